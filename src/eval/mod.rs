@@ -1,0 +1,1 @@
+//! Scoring counts and hair positions against ground truth.

@@ -1,0 +1,22 @@
+//! Counting: splitting multi-hair components, exit points, border rule, density.
+//!
+//! Stage 5 of the pipeline.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// Settings of this stage.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CountConfig {}
+
+impl CountConfig {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] naming the invalid field.
+    pub fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Study endpoints: from a manifest of subjects and visits to density tables and plots.

@@ -1,0 +1,1 @@
+//! Synthetic phototrichogram images with exact ground truth.
