@@ -37,6 +37,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod eval;
+pub mod overlay;
 pub mod pipeline;
 pub mod report;
 pub mod study;

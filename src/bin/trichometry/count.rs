@@ -69,7 +69,9 @@ fn parse_roi(args: &CountArgs) -> Result<Option<Roi>, Error> {
             .split(',')
             .map(|p| p.trim().parse::<f64>())
             .collect::<Result<_, _>>()
-            .map_err(|_| Error::invalid_input(format!("--roi-circle `{s}`: expected CX,CY,R_UM")))?;
+            .map_err(|_| {
+                Error::invalid_input(format!("--roi-circle `{s}`: expected CX,CY,R_UM"))
+            })?;
         if v.len() != 3 || v.iter().any(|x| !x.is_finite()) || v[2] <= 0.0 {
             return Err(Error::invalid_input(format!(
                 "--roi-circle `{s}`: expected CX,CY,R_UM with a positive radius"
@@ -101,7 +103,8 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
     let pipeline = Pipeline::new(cfg)?;
     let roi = parse_roi(&args)?;
     if let Some(p) = args.pixel_size_um {
-        trichometry::PixelScale::new(p).map_err(|e| Error::invalid_input(format!("--pixel-size-um: {e}")))?;
+        trichometry::PixelScale::new(p)
+            .map_err(|e| Error::invalid_input(format!("--pixel-size-um: {e}")))?;
     }
     let mut inputs: Vec<BatchInput> = Vec::new();
     if let Some(m) = &args.manifest {
@@ -270,12 +273,13 @@ impl<'a> ReportWriter<'a> {
                 if first {
                     writeln!(
                         self.out,
-                        "{:<40} {:>6} {:>12} {:>9} {:>7}  {}",
-                        "image", "hairs", "hairs/cm²", "area cm²", "µm/px", "flags / error"
+                        "{:<40} {:>6} {:>12} {:>9} {:>7}  flags / error",
+                        "image", "hairs", "hairs/cm²", "area cm²", "µm/px"
                     )
                     .map_err(Self::io)?;
                 }
-                let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
+                let opt =
+                    |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
                 let note = match &r.error {
                     Some(e) => format!("ERROR {}: {e}", r.error_kind.as_deref().unwrap_or("")),
                     None => r.qc_flags.join(","),
