@@ -69,6 +69,31 @@ pub struct BatchOptions<'a> {
     pub roi: Option<Roi>,
     /// When set to true (e.g. by a Ctrl-C handler), no further image is started.
     pub cancel: Option<&'a AtomicBool>,
+    /// When set, a review overlay (see [`crate::overlay`]) of every analysed
+    /// image is written into this folder as [`overlay_file_name`].
+    pub overlay_dir: Option<PathBuf>,
+}
+
+/// File name of an input's overlay: the input string with path separators and
+/// other awkward characters replaced by `_`, then `.overlay.png`, so inputs
+/// with the same file name in different folders do not collide.
+///
+/// ```
+/// assert_eq!(trichometry::batch::overlay_file_name("visit 1/a.jpg"), "visit_1_a.jpg.overlay.png");
+/// ```
+pub fn overlay_file_name(image: &str) -> String {
+    let cleaned: String = image
+        .trim_start_matches("./")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}.overlay.png", cleaned.trim_start_matches('.'))
 }
 
 fn provenance(pipeline: &Pipeline, source: Option<calibrate::CalibrationSource>) -> Provenance {

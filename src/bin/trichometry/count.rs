@@ -58,6 +58,9 @@ pub struct CountArgs {
     /// Count only inside a circle of this area (cm²) centred on the tattoo dot (or the image centre).
     #[arg(long, value_name = "A")]
     pub roi_area_cm2: Option<f64>,
+    /// Write a review overlay PNG per image into DIR (created if missing; skipped when searching inputs).
+    #[arg(long, value_name = "DIR")]
+    pub overlay_dir: Option<PathBuf>,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -110,7 +113,8 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
     if let Some(m) = &args.manifest {
         inputs.extend(batch::read_manifest(m)?);
     }
-    inputs.extend(batch::expand_inputs(&args.inputs, &[])?);
+    let skip: Vec<PathBuf> = args.overlay_dir.iter().cloned().collect();
+    inputs.extend(batch::expand_inputs(&args.inputs, &skip)?);
     if inputs.is_empty() {
         return Err(Error::invalid_input("no images found in the given inputs"));
     }
@@ -148,10 +152,14 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
         pb
     };
 
+    if let Some(dir) = &args.overlay_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::from_io(e, dir))?;
+    }
     let opts = BatchOptions {
         pixel_size_um: args.pixel_size_um,
         roi,
         cancel: Some(&cancel),
+        overlay_dir: args.overlay_dir.clone(),
     };
     let mut writer = ReportWriter::new(format, &mut sink, &inputs);
     let mut errors = 0usize;
