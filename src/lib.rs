@@ -42,6 +42,7 @@ pub mod pipeline;
 pub mod report;
 pub mod study;
 pub mod synth;
+pub mod tutorial;
 
 pub use calibrate::PixelScale;
 pub use config::Config;
