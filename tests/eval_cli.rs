@@ -269,3 +269,55 @@ fn input_errors_exit_2() {
     ]);
     assert_eq!(code, 2);
 }
+
+// --on density compares the sidecars' densities (150, 100 /cm²) with the
+// predictions' (200, 150 /cm²); per-image values are listed in the
+// prediction file's order.
+#[test]
+fn density_comparison() {
+    let r = json(&[
+        "--truth",
+        &fixture("sidecars"),
+        "--pred",
+        &fixture("pred.jsonl"),
+        "--format",
+        "json",
+        "--on",
+        "density",
+    ]);
+    let all = row(&r["count"], "truth", "pred", "all");
+    assert_eq!(all["on"], "density");
+    close(&all["metrics"]["mae"], 50.0);
+    close(&all["metrics"]["mean_truth"], 125.0);
+    let imgs = r["count_images"].as_array().unwrap();
+    assert_eq!(imgs.len(), 2);
+    assert_eq!(imgs[0]["image"], "isolated/img_000.png");
+    close(&imgs[0]["diff"], 50.0);
+}
+
+// An ignore region over the stray prediction at (100, 10) in img_000 turns
+// that false positive into an ignored one.
+#[test]
+fn ignore_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("ignore.csv");
+    std::fs::write(
+        &regions,
+        "image,x_min,y_min,x_max,y_max\nimg_000.png,90,0,110,20\n",
+    )
+    .unwrap();
+    let r = json(&[
+        "--truth",
+        &fixture("sidecars"),
+        "--pred",
+        &fixture("pred.jsonl"),
+        "--format",
+        "json",
+        "--ignore-regions",
+        regions.to_str().unwrap(),
+    ]);
+    let hair = row(&r["hair"], "truth", "pred", "all");
+    assert_eq!(hair["counts"]["fp"], 2);
+    assert_eq!(hair["counts"]["ignored"], 1);
+    assert_eq!(hair["counts"]["tp"], 4);
+}

@@ -63,7 +63,7 @@ impl MatchMode {
 #[non_exhaustive]
 pub struct EvalConfig {
     /// What to compare; `None` (default): counts, or densities for a
-    /// comparison whose reference has no counts.
+    /// comparison where one side has no counts (e.g. a density-only CSV).
     pub on: Option<On>,
     /// Column to group images by; `None` (default): `scenario` where the data
     /// have it. An `all` group is always reported.
@@ -252,6 +252,27 @@ pub struct HairRow {
     pub mean_match_score: Option<f64>,
 }
 
+/// The compared values of one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageCountRow {
+    /// Reference source.
+    pub reference: String,
+    /// Test source.
+    pub test: String,
+    /// The reference's image name.
+    pub image: String,
+    /// The test side's image name.
+    pub test_image: String,
+    /// Group value (empty when the image has none).
+    pub group: String,
+    /// Reference value (count or density).
+    pub truth: f64,
+    /// Test value.
+    pub pred: f64,
+    /// `pred − truth`.
+    pub diff: f64,
+}
+
 /// Hair-level results of one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageHairRow {
@@ -290,6 +311,8 @@ pub struct EvalReport {
     pub count: Vec<CountRow>,
     /// Hair-level statistics, per comparison and group.
     pub hair: Vec<HairRow>,
+    /// The compared values per image (for review and plots).
+    pub count_images: Vec<ImageCountRow>,
     /// Hair-level statistics per image.
     pub images: Vec<ImageHairRow>,
     /// Records carrying an error (not scored).
@@ -443,6 +466,7 @@ pub fn evaluate(
         comparisons: Vec::new(),
         count: Vec::new(),
         hair: Vec::new(),
+        count_images: Vec::new(),
         images: Vec::new(),
         failures: Vec::new(),
     };
@@ -500,8 +524,9 @@ fn compare(
     report: &mut EvalReport,
 ) {
     let (pairs, unmatched) = pair_images(&rs.records, &ts.records);
+    let has_count = |s: &AnnotationSet| s.records.iter().any(|r| r.count.is_some());
     let on = cfg.on.unwrap_or_else(|| {
-        if rs.records.iter().any(|r| r.count.is_some()) {
+        if has_count(rs) && has_count(ts) {
             On::Count
         } else {
             On::Density
@@ -533,6 +558,16 @@ fn compare(
         ok_pairs.push((i, j));
         match (value(r, on), value(t, on)) {
             (Some(a), Some(b)) => {
+                report.count_images.push(ImageCountRow {
+                    reference: ref_name.to_string(),
+                    test: test_name.to_string(),
+                    image: r.image.clone(),
+                    test_image: t.image.clone(),
+                    group: group_of(gcol, r, t),
+                    truth: a,
+                    pred: b,
+                    diff: b - a,
+                });
                 all.push((a, b));
                 if gcol.is_some() {
                     groups.entry(group_of(gcol, r, t)).or_default().push((a, b));

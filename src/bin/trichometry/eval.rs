@@ -53,7 +53,7 @@ pub struct EvalArgs {
     /// Group images by this column [default: `scenario` where present].
     #[arg(long, value_name = "COL")]
     pub group_by: Option<String>,
-    /// Compare counts or densities [default: count; density where a truth has only densities].
+    /// Compare counts or densities [default: count; density where a side has only densities].
     #[arg(long, value_enum)]
     pub on: Option<OnArg>,
     /// Output format [default: table on a terminal, json otherwise].
