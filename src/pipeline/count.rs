@@ -1,15 +1,88 @@
 //! Counting: splitting multi-hair components, exit points, border rule, density.
 //!
-//! Stage 5 of the pipeline.
+//! Stage 5 of the pipeline. In: hair-candidate [`Component`]s with their
+//! skeletons, the hairness map, the visibility mask and the analysed-area mask.
+//! Out: [`Counted`]: one [`Hair`] per counted shaft, a decision per component,
+//! the fractional border correction and quality flags.
+//!
+//! Clipped shafts are straight, so each component's skeleton is decomposed
+//! into straight segments by a sequential Hough-style search
+//! ([`extract_segments`]): the longest run of skeleton points within a narrow
+//! band is taken, its points removed, and the search repeated. Segments that
+//! continue each other (a gently curved hair) are re-joined; segments that
+//! leave a common point in different directions are different hairs (a V or
+//! fan of one follicular unit), as are segments crossing at a point (an X) or
+//! touching end-to-side (a T). A band whose width profile steps to twice the
+//! single-shaft width holds parallel touching shafts, counted from the ratio.
+//!
+//! Each shaft end is scored for "exit-likeness" ([`end_score`]): at the exit
+//! the shaft fades into the subsurface shadow or widens into the opening,
+//! while the cut tip is blunt and stops at full contrast; an end shared with
+//! another shaft is an exit. Border rule: a hair counts when its exit lies in
+//! the analysed area. A shaft cut by the frame or mask edge counts only if its
+//! visible free end is the exit; when that end is neither clearly an exit nor
+//! clearly a tip, the hair is not listed but adds `border_ambiguous_weight`
+//! (default ½, the expected value for an undecidable end) to the density.
+//! A shaft with two blunt ends and no opening is a loose clipping.
 
+use image::GrayImage;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use super::components::Component;
+use super::measure::{
+    self, centre_profile, polyline_length, quantile, width_profile, MeasureConfig,
+};
+use super::preprocess::GrayF32;
+use super::ComponentDecision;
+use crate::calibrate::PixelScale;
+use crate::error::{Error, Result};
+use crate::report::Hair;
 
-/// Settings of this stage.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Counting settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct CountConfig {}
+pub struct CountConfig {
+    /// Shortest counted shaft (exit to tip), µm. Default: 100 µm.
+    pub min_hair_length_um: f64,
+    /// Largest direction change (degrees) at which two segments meeting end to
+    /// end are one curved hair rather than two hairs. Default: 35°.
+    pub max_bend_deg: f64,
+    /// A band whose width reaches this multiple of the single-shaft width holds
+    /// several parallel shafts. Default: 1.6.
+    pub split_width_ratio: f64,
+    /// Most parallel shafts counted in one band. Default: 4.
+    pub max_hairs_per_band: u32,
+    /// Exit points closer than this belong to one follicular unit, µm. Default: 150 µm.
+    pub unit_radius_um: f64,
+    /// End score at or above which an end is an exit. Default: 0.3.
+    pub exit_min_score: f64,
+    /// End score at or below which an end is a cut tip. Default: 0.15.
+    pub tip_max_score: f64,
+    /// Reject shafts with two tip-like ends and no shared exit. Default: true.
+    pub reject_loose_clippings: bool,
+    /// Density weight of a border-cut hair whose free end cannot be told. Default: 0.5.
+    pub border_ambiguous_weight: f64,
+    /// Median shaft length above which the field is flagged `unclipped_field`, µm.
+    /// Default: 3000 µm.
+    pub unclipped_length_um: f64,
+}
+
+impl Default for CountConfig {
+    fn default() -> Self {
+        CountConfig {
+            min_hair_length_um: 100.0,
+            max_bend_deg: 35.0,
+            split_width_ratio: 1.6,
+            max_hairs_per_band: 4,
+            unit_radius_um: 150.0,
+            exit_min_score: 0.3,
+            tip_max_score: 0.15,
+            reject_loose_clippings: true,
+            border_ambiguous_weight: 0.5,
+            unclipped_length_um: 3000.0,
+        }
+    }
+}
 
 impl CountConfig {
     /// Checks the settings.
@@ -17,6 +90,753 @@ impl CountConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
+        let pos = |v: f64, f: &'static str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    f,
+                    format!("must be a positive number, got {v}"),
+                ))
+            }
+        };
+        pos(self.min_hair_length_um, "count.min_hair_length_um")?;
+        pos(self.unit_radius_um, "count.unit_radius_um")?;
+        pos(self.unclipped_length_um, "count.unclipped_length_um")?;
+        pos(self.exit_min_score, "count.exit_min_score")?;
+        if !(self.max_bend_deg > 0.0 && self.max_bend_deg < 90.0) {
+            return Err(Error::config("count.max_bend_deg", "must be in (0, 90)"));
+        }
+        if !(self.split_width_ratio > 1.0 && self.split_width_ratio.is_finite()) {
+            return Err(Error::config(
+                "count.split_width_ratio",
+                "must be greater than 1",
+            ));
+        }
+        if !(1..=8).contains(&self.max_hairs_per_band) {
+            return Err(Error::config(
+                "count.max_hairs_per_band",
+                "must be in 1..=8",
+            ));
+        }
+        if !(self.tip_max_score >= 0.0 && self.tip_max_score <= self.exit_min_score) {
+            return Err(Error::config(
+                "count.tip_max_score",
+                "must be in [0, count.exit_min_score]",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.border_ambiguous_weight) {
+            return Err(Error::config(
+                "count.border_ambiguous_weight",
+                "must be in [0, 1]",
+            ));
+        }
         Ok(())
     }
+}
+
+/// Straight segments `[start, end]` (pixels) covering a skeleton: repeatedly
+/// the longest run of points within ±`tol_px` of a line (over 90 directions,
+/// gaps ≤ `gap_px`), refined by a least-squares fit, then removal of the
+/// points within `remove_px` of it; stops when the best run is shorter than
+/// `min_len_px` or after 12 segments.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::count::extract_segments;
+/// // An X: two diagonals of a 41×41 square.
+/// let mut pts: Vec<(u32, u32)> = (0..41).map(|i| (i, i)).collect();
+/// pts.extend((0..41).filter(|&i| i != 20).map(|i| (i, 40 - i)));
+/// let segs = extract_segments(&pts, 1.5, 6.0, 3.0, 20.0);
+/// assert_eq!(segs.len(), 2);
+/// ```
+///
+/// # References
+/// Duda R. O., Hart P. E. (1972) Use of the Hough transformation to detect
+/// lines and curves in pictures. Comm. ACM 15(1):11–15. doi:10.1145/361237.361242
+pub fn extract_segments(
+    skeleton: &[(u32, u32)],
+    tol_px: f32,
+    gap_px: f32,
+    remove_px: f32,
+    min_len_px: f32,
+) -> Vec<[[f32; 2]; 2]> {
+    let mut pts: Vec<[f32; 2]> = skeleton
+        .iter()
+        .map(|&(x, y)| [x as f32, y as f32])
+        .collect();
+    let mut out = Vec::new();
+    let tol = tol_px.max(0.75);
+    let mut buckets: std::collections::HashMap<i64, Vec<(f32, usize)>> =
+        std::collections::HashMap::new();
+    while out.len() < 12 && pts.len() >= 2 {
+        // (length, angle index, points of the run)
+        let mut best: Option<(f32, Vec<usize>)> = None;
+        for k in 0..90 {
+            let a = std::f32::consts::PI * k as f32 / 90.0;
+            let (c, s) = (a.cos(), a.sin());
+            buckets.clear();
+            for (i, p) in pts.iter().enumerate() {
+                let d = -p[0] * s + p[1] * c;
+                let u = p[0] * c + p[1] * s;
+                let b = (d / tol).floor() as i64;
+                buckets.entry(b).or_default().push((u, i));
+            }
+            let keys: Vec<i64> = buckets.keys().copied().collect();
+            for b in keys {
+                let mut run: Vec<(f32, usize)> = buckets[&b].clone();
+                if let Some(n) = buckets.get(&(b + 1)) {
+                    run.extend_from_slice(n);
+                }
+                if run.len() < 2 {
+                    continue;
+                }
+                run.sort_by(|x, y| x.0.total_cmp(&y.0));
+                let mut start = 0;
+                for j in 1..=run.len() {
+                    let broken = j == run.len() || run[j].0 - run[j - 1].0 > gap_px;
+                    if broken {
+                        let len = run[j - 1].0 - run[start].0;
+                        if best.as_ref().is_none_or(|bb| len > bb.0) {
+                            best = Some((len, run[start..j].iter().map(|r| r.1).collect()));
+                        }
+                        start = j;
+                    }
+                }
+            }
+        }
+        let Some((len, idx)) = best else { break };
+        if len < min_len_px {
+            break;
+        }
+        // Least-squares (principal axis) fit of the run.
+        let n = idx.len() as f32;
+        let (mx, my) = idx
+            .iter()
+            .fold((0f32, 0f32), |a, &i| (a.0 + pts[i][0], a.1 + pts[i][1]));
+        let (mx, my) = (mx / n, my / n);
+        let (mut sxx, mut syy, mut sxy) = (0f32, 0f32, 0f32);
+        for &i in &idx {
+            let (dx, dy) = (pts[i][0] - mx, pts[i][1] - my);
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+        }
+        let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let (c, s) = (theta.cos(), theta.sin());
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for &i in &idx {
+            let u = (pts[i][0] - mx) * c + (pts[i][1] - my) * s;
+            lo = lo.min(u);
+            hi = hi.max(u);
+        }
+        let a = [mx + c * lo, my + s * lo];
+        let b = [mx + c * hi, my + s * hi];
+        out.push([a, b]);
+        // Remove points near the fitted segment.
+        let keep: Vec<[f32; 2]> = pts
+            .iter()
+            .copied()
+            .filter(|p| {
+                let u = (p[0] - mx) * c + (p[1] - my) * s;
+                let d = (-(p[0] - mx) * s + (p[1] - my) * c).abs();
+                !(d <= remove_px && u >= lo - remove_px && u <= hi + remove_px)
+            })
+            .collect();
+        if keep.len() == pts.len() {
+            break;
+        }
+        pts = keep;
+    }
+    out
+}
+
+fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+}
+
+fn unit(a: [f32; 2], b: [f32; 2]) -> [f32; 2] {
+    let d = dist(a, b).max(1e-6);
+    [(b[0] - a[0]) / d, (b[1] - a[1]) / d]
+}
+
+/// Joins segments that continue each other (ends within `gap_px`, outward
+/// directions within `max_bend_deg` of opposite, and the second end within
+/// `max_offset_px` of the first segment's continued line) into polylines.
+pub fn join_segments(
+    segs: &[[[f32; 2]; 2]],
+    gap_px: f32,
+    max_offset_px: f32,
+    max_bend_deg: f32,
+) -> Vec<Vec<[f32; 2]>> {
+    let mut polys: Vec<Vec<[f32; 2]>> = segs.iter().map(|s| vec![s[0], s[1]]).collect();
+    let cos_lim = -(max_bend_deg.to_radians()).cos();
+    loop {
+        let mut merged = false;
+        'outer: for i in 0..polys.len() {
+            for j in (i + 1)..polys.len() {
+                for ei in 0..2 {
+                    for ej in 0..2 {
+                        let pi = &polys[i];
+                        let pj = &polys[j];
+                        let (ai, ni) = if ei == 0 {
+                            (pi[0], pi[1])
+                        } else {
+                            (pi[pi.len() - 1], pi[pi.len() - 2])
+                        };
+                        let (aj, nj) = if ej == 0 {
+                            (pj[0], pj[1])
+                        } else {
+                            (pj[pj.len() - 1], pj[pj.len() - 2])
+                        };
+                        if dist(ai, aj) > gap_px {
+                            continue;
+                        }
+                        let oi = unit(ni, ai);
+                        let oj = unit(nj, aj);
+                        if oi[0] * oj[0] + oi[1] * oj[1] > cos_lim {
+                            continue;
+                        }
+                        // And the other end must lie near the continued line.
+                        let off = ((aj[0] - ai[0]) * -oi[1] + (aj[1] - ai[1]) * oi[0]).abs();
+                        if off > max_offset_px {
+                            continue;
+                        }
+                        // Continuation also requires the gap not to turn sharply.
+                        let mut a = polys[i].clone();
+                        if ei == 0 {
+                            a.reverse();
+                        }
+                        let mut b = polys[j].clone();
+                        if ej == 1 {
+                            b.reverse();
+                        }
+                        a.extend(b);
+                        polys[i] = a;
+                        polys.remove(j);
+                        merged = true;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        if !merged {
+            break;
+        }
+    }
+    polys
+}
+
+/// A straight (or gently curved) shaft found in a component, with profiles.
+#[derive(Debug, Clone)]
+pub struct Shaft {
+    /// Index of the component in the candidate list.
+    pub component: usize,
+    /// Centre line, pixels, from one skeleton end to the other.
+    pub poly: Vec<[f32; 2]>,
+    /// Width (FWHM, px) every sample step along `poly`.
+    pub widths: Vec<f32>,
+    /// Centre-line hairness every sample step along `poly`.
+    pub centre: Vec<f32>,
+    /// Median centre-line hairness.
+    pub contrast: f32,
+    /// Single-shaft width, px (10th percentile of the inner width profile).
+    pub single_width_px: f32,
+    /// Median width, px.
+    pub median_width_px: f32,
+    /// Parallel shafts in this band.
+    pub n: u32,
+}
+
+/// "Exit-likeness" of one end of a shaft: `(1 − inner contrast)` over the last
+/// two widths (fading into the subsurface shadow), plus the contrast found
+/// beyond the end (shadow continuing the shaft), plus half the relative
+/// widening over the last width (the opening); all relative to the shaft's
+/// median contrast and width. A blunt cut tip scores about 0.
+pub fn end_score(hairness: &GrayF32, s: &Shaft, at_start: bool, step_px: f32) -> f32 {
+    let wpx = s.median_width_px.max(1.0);
+    let c = s.contrast.max(1e-6);
+    let n = s.centre.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let k = (((2.0 * wpx) / step_px).ceil() as usize).clamp(1, (n / 4).max(1));
+    let inner: Vec<f32> = if at_start {
+        s.centre[..k].to_vec()
+    } else {
+        s.centre[n - k..].to_vec()
+    };
+    let m_in = quantile(&inner, 0.5).unwrap_or(c) / c;
+    let (end, prev) = if at_start {
+        (s.poly[0], s.poly[1])
+    } else {
+        (s.poly[s.poly.len() - 1], s.poly[s.poly.len() - 2])
+    };
+    let t = unit(prev, end);
+    let mut out = Vec::new();
+    let mut d = 0.5 * wpx + 1.0;
+    // Beyond the end, the strongest contrast across half a width each side
+    // (the shadow of a shaft in a band need not lie on the band's centre line).
+    let nrm = [-t[1], t[0]];
+    let half = 0.5 * wpx;
+    while d <= 2.5 * wpx + 1.0 {
+        let mut best = 0f32;
+        let mut o = -half;
+        while o <= half {
+            let (x, y) = (
+                end[0] + t[0] * d + nrm[0] * o,
+                end[1] + t[1] * d + nrm[1] * o,
+            );
+            best = best.max(measure::sample(hairness, x, y));
+            o += 1.0;
+        }
+        out.push(best);
+        d += step_px.max(0.5);
+    }
+    let m_out = if out.is_empty() {
+        0.0
+    } else {
+        out.iter().sum::<f32>() / out.len() as f32 / c
+    };
+    let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
+    let wend: Vec<f32> = if s.widths.is_empty() {
+        Vec::new()
+    } else if at_start {
+        s.widths[..kw.min(s.widths.len())].to_vec()
+    } else {
+        s.widths[s.widths.len() - kw.min(s.widths.len())..].to_vec()
+    };
+    let blob = quantile(&wend, 0.5).map_or(0.0, |x| (x / wpx - 1.2).max(0.0));
+    (1.0 - m_in).clamp(0.0, 1.0) + m_out.min(1.0) + 0.5 * blob.min(2.0)
+}
+
+/// Result of stage 5.
+#[derive(Debug, Clone, Default)]
+pub struct Counted {
+    /// Counted hairs (ids 1.., unit ids 1..).
+    pub hairs: Vec<Hair>,
+    /// One decision per candidate component.
+    pub decisions: Vec<ComponentDecision>,
+    /// Sum of fractional weights of undecidable border hairs (density only).
+    pub fractional: f64,
+    /// Quality flags raised here.
+    pub qc_flags: Vec<String>,
+}
+
+/// Is the true end (skeleton end pushed out by half a width) at the frame or
+/// at a masked pixel?
+fn at_edge(p: [f32; 2], t: [f32; 2], half_w: f32, visible: &GrayImage) -> bool {
+    let (w, h) = visible.dimensions();
+    let q = [p[0] + t[0] * half_w, p[1] + t[1] * half_w];
+    let r = 2.5f32;
+    if q[0] < r || q[1] < r || q[0] > w as f32 - 1.0 - r || q[1] > h as f32 - 1.0 - r {
+        return true;
+    }
+    let ri = (half_w.max(1.0) + r).ceil() as i64;
+    let (cx, cy) = (q[0].round() as i64, q[1].round() as i64);
+    for dy in -ri..=ri {
+        for dx in -ri..=ri {
+            if dx * dx + dy * dy > ri * ri {
+                continue;
+            }
+            let (x, y) = (cx + dx, cy + dy);
+            if x < 0
+                || y < 0
+                || x >= i64::from(w)
+                || y >= i64::from(h)
+                || visible.get_pixel(x as u32, y as u32)[0] == 0
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+struct Candidate {
+    shaft: usize,
+    k: u32,
+    exit: [f32; 2],
+    tip: [f32; 2],
+    length_px: f32,
+    diameter_px: f32,
+    weight: f64,
+}
+
+/// Runs stage 5 on the hair-candidate components.
+///
+/// `visible` is 255 where the image can be seen; `analysed` is 255 where an
+/// exit point counts (visible ∩ ROI).
+///
+/// # Errors
+/// [`crate::ErrorKind::Config`] on an invalid configuration.
+pub fn count(
+    candidates: &[&Component],
+    hairness: &GrayF32,
+    visible: &GrayImage,
+    analysed: &GrayImage,
+    scale: PixelScale,
+    cfg: &CountConfig,
+    mcfg: &MeasureConfig,
+) -> Result<Counted> {
+    cfg.validate()?;
+    mcfg.validate()?;
+    let step = scale.um_to_px(mcfg.sample_step_um).max(1.0) as f32;
+    let max_half = scale.um_to_px(mcfg.max_half_width_um).max(3.0) as f32;
+    let min_len_px = scale.um_to_px(cfg.min_hair_length_um) as f32;
+    let mut shafts: Vec<Shaft> = Vec::new();
+    for (ci, c) in candidates.iter().enumerate() {
+        let wpx = scale.um_to_px(c.width_um).max(1.0) as f32;
+        let tol = (0.3 * wpx).max(1.5);
+        let gap = (2.0 * wpx + 2.0).max(3.0);
+        let remove = (0.75 * wpx).max(2.0);
+        // Skeleton ends sit about half a width inside the shaft ends.
+        let seg_min = (min_len_px - wpx)
+            .max(3.0)
+            .min(min_len_px * 0.5)
+            .max(2.0 * wpx)
+            .max(3.0);
+        let segs = extract_segments(&c.skeleton, tol, gap, remove, seg_min);
+        let polys = join_segments(
+            &segs,
+            2.0 * gap + 2.0 * remove / 0.5,
+            2.0 * tol + 2.0,
+            cfg.max_bend_deg as f32,
+        );
+        for poly in polys {
+            let widths = width_profile(hairness, &poly, step, max_half);
+            let centre = centre_profile(hairness, &poly, step);
+            let nw = widths.len();
+            let inner: Vec<f32> = if nw >= 10 {
+                widths[nw / 10..nw - nw / 10].to_vec()
+            } else {
+                widths.clone()
+            };
+            let single = quantile(&inner, 0.1).unwrap_or(wpx);
+            let median_w = quantile(&inner, 0.5).unwrap_or(wpx);
+            let contrast = quantile(&centre, 0.5).unwrap_or(0.0);
+            shafts.push(Shaft {
+                component: ci,
+                poly,
+                widths,
+                centre,
+                contrast,
+                single_width_px: single,
+                median_width_px: median_w,
+                n: 1,
+            });
+        }
+    }
+    // Typical single width across the image (when enough shafts).
+    let typical = if shafts.len() >= 5 {
+        let v: Vec<f32> = shafts.iter().map(|s| s.single_width_px).collect();
+        quantile(&v, 0.5)
+    } else {
+        None
+    };
+    let ratio = cfg.split_width_ratio as f32;
+    for s in &mut shafts {
+        let nw = s.widths.len();
+        let inner: Vec<f32> = if nw >= 10 {
+            s.widths[nw / 10..nw - nw / 10].to_vec()
+        } else {
+            s.widths.clone()
+        };
+        let q75 = quantile(&inner, 0.75).unwrap_or(0.0);
+        let mut n = 1.0f32;
+        if s.single_width_px > 0.0 && q75 / s.single_width_px >= ratio {
+            n = (q75 / s.single_width_px).round();
+        } else if let Some(t) = typical {
+            if t > 0.0 && s.median_width_px / t >= ratio {
+                n = (s.median_width_px / t).round();
+                s.single_width_px = s.median_width_px / n;
+            }
+        }
+        s.n = (n as u32).clamp(1, cfg.max_hairs_per_band);
+    }
+    // End scores and shared ends.
+    let ends: Vec<[[f32; 2]; 2]> = shafts
+        .iter()
+        .map(|s| [s.poly[0], s.poly[s.poly.len() - 1]])
+        .collect();
+    let mut result = Counted::default();
+    let mut comp_hairs: Vec<u32> = vec![0; candidates.len()];
+    let mut comp_reason: Vec<Vec<&'static str>> = vec![Vec::new(); candidates.len()];
+    let mut cands: Vec<Candidate> = Vec::new();
+    for (si, s) in shafts.iter().enumerate() {
+        let wpx = s.median_width_px.max(1.0);
+        let len_px = polyline_length(&s.poly) + s.single_width_px.max(1.0);
+        let mut score = [
+            end_score(hairness, s, true, step),
+            end_score(hairness, s, false, step),
+        ];
+        let mut shared = [false, false];
+        for e in 0..2 {
+            let near = 2.0 * wpx + 3.0;
+            shared[e] = ends.iter().enumerate().any(|(sj, oe)| {
+                sj != si && (dist(ends[si][e], oe[0]) <= near || dist(ends[si][e], oe[1]) <= near)
+            });
+            if shared[e] {
+                score[e] += 1.0;
+            }
+        }
+        // Parallel shafts in one band share their exit: the end where the band is widest.
+        if s.n >= 2 && s.widths.len() >= 4 {
+            let k = (s.widths.len() / 4).max(1);
+            let w0 = quantile(&s.widths[..k], 0.5).unwrap_or(0.0);
+            let w1 = quantile(&s.widths[s.widths.len() - k..], 0.5).unwrap_or(0.0);
+            let e = if w0 >= w1 { 0 } else { 1 };
+            shared[e] = true;
+            score[e] += 1.0;
+        }
+        let tang = |e: usize| {
+            if e == 0 {
+                unit(s.poly[1], s.poly[0])
+            } else {
+                unit(s.poly[s.poly.len() - 2], s.poly[s.poly.len() - 1])
+            }
+        };
+        let edge = [
+            at_edge(ends[si][0], tang(0), wpx / 2.0, visible),
+            at_edge(ends[si][1], tang(1), wpx / 2.0, visible),
+        ];
+        if len_px < min_len_px {
+            comp_reason[s.component].push("too_short");
+            continue;
+        }
+        let (exit_e, weight) = match (edge[0], edge[1]) {
+            (true, true) => {
+                comp_reason[s.component].push("exit_outside_frame");
+                continue;
+            }
+            (true, false) | (false, true) => {
+                let free = if edge[0] { 1 } else { 0 };
+                let sc = f64::from(score[free]);
+                if sc >= cfg.exit_min_score {
+                    (free, 1.0)
+                } else if sc <= cfg.tip_max_score {
+                    comp_reason[s.component].push("exit_outside_frame");
+                    continue;
+                } else {
+                    (free, cfg.border_ambiguous_weight)
+                }
+            }
+            (false, false) => {
+                let e = if score[0] >= score[1] { 0 } else { 1 };
+                if cfg.reject_loose_clippings
+                    && f64::from(score[0].max(score[1])) < cfg.tip_max_score
+                    && !shared[0]
+                    && !shared[1]
+                {
+                    comp_reason[s.component].push("loose_clipping");
+                    continue;
+                }
+                (e, 1.0)
+            }
+        };
+        let half = s.single_width_px.max(1.0) / 2.0;
+        let t_exit = tang(exit_e);
+        let walkpts = measure::walk(&s.poly, step);
+        // The exit is where the shaft reaches full contrast: a segmented
+        // subsurface shadow beyond it is not part of the visible shaft.
+        let strong = 0.75 * s.contrast;
+        let first_strong = if walkpts.len() == s.centre.len() && !walkpts.is_empty() {
+            let n = walkpts.len();
+            (0..n)
+                .map(|j| if exit_e == 0 { j } else { n - 1 - j })
+                .position(|i| s.centre[i] >= strong)
+                .map(|j| (j, if exit_e == 0 { j } else { n - 1 - j }))
+        } else {
+            None
+        };
+        let (exit, len_px) = match first_strong {
+            Some((j, i)) if j > 0 => (walkpts[i].0, (len_px - half - j as f32 * step).max(half)),
+            _ => (
+                [
+                    ends[si][exit_e][0] + t_exit[0] * half,
+                    ends[si][exit_e][1] + t_exit[1] * half,
+                ],
+                len_px,
+            ),
+        };
+        let t_tip = tang(1 - exit_e);
+        let tip_full = [
+            ends[si][1 - exit_e][0] + t_tip[0] * half,
+            ends[si][1 - exit_e][1] + t_tip[1] * half,
+        ];
+        // Parallel shafts in one band: the k-th reaches as far as the band is ≥ (k − ½) shafts wide.
+        for k in 1..=s.n {
+            let (tip, length_px) = if k == 1 || s.widths.len() != walkpts.len() {
+                (tip_full, len_px)
+            } else {
+                let need = (k as f32 - 0.5) * s.single_width_px;
+                let order: Vec<usize> = if exit_e == 0 {
+                    (0..walkpts.len()).collect()
+                } else {
+                    (0..walkpts.len()).rev().collect()
+                };
+                let mut last = None;
+                for &i in &order {
+                    if s.widths[i] >= need {
+                        last = Some(i);
+                    }
+                }
+                match last {
+                    Some(i) => {
+                        let p = walkpts[i].0;
+                        (p, dist(exit, p).max(s.single_width_px))
+                    }
+                    None => (tip_full, len_px),
+                }
+            };
+            cands.push(Candidate {
+                shaft: si,
+                k,
+                exit,
+                tip,
+                length_px,
+                diameter_px: if s.n > 1 {
+                    s.single_width_px
+                } else {
+                    s.median_width_px
+                },
+                weight,
+            });
+        }
+    }
+    // Exit inside the analysed area?
+    let (w, h) = analysed.dimensions();
+    let mut kept: Vec<Candidate> = Vec::new();
+    for c in cands {
+        let (ex, ey) = (c.exit[0].round(), c.exit[1].round());
+        let inside = ex >= 0.0
+            && ey >= 0.0
+            && ex < w as f32
+            && ey < h as f32
+            && analysed.get_pixel(ex as u32, ey as u32)[0] != 0;
+        let comp = shafts[c.shaft].component;
+        if !inside {
+            comp_reason[comp].push("exit_outside_area");
+            continue;
+        }
+        if c.weight < 1.0 {
+            result.fractional += c.weight;
+            comp_reason[comp].push("border_ambiguous");
+            continue;
+        }
+        comp_hairs[comp] += 1;
+        kept.push(c);
+    }
+    // Units: same band, or exits within unit_radius.
+    let r_unit = scale.um_to_px(cfg.unit_radius_um) as f32;
+    let mut parent: Vec<usize> = (0..kept.len()).collect();
+    fn find(p: &mut [usize], i: usize) -> usize {
+        let mut r = i;
+        while p[r] != r {
+            r = p[r];
+        }
+        let mut j = i;
+        while p[j] != r {
+            let n = p[j];
+            p[j] = r;
+            j = n;
+        }
+        r
+    }
+    for i in 0..kept.len() {
+        for j in (i + 1)..kept.len() {
+            if kept[i].shaft == kept[j].shaft || dist(kept[i].exit, kept[j].exit) <= r_unit {
+                let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                if a != b {
+                    parent[b] = a;
+                }
+            }
+        }
+    }
+    let mut unit_of: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
+    for (i, c) in kept.iter().enumerate() {
+        let root = find(&mut parent, i);
+        let next = unit_of.len() as u32 + 1;
+        let unit_id = *unit_of.entry(root).or_insert(next);
+        let d_um = scale.px_to_um(f64::from(c.diameter_px));
+        let half = c.diameter_px / 2.0;
+        let n = unit(c.exit, c.tip);
+        let nn = [-n[1], n[0]];
+        let xs = [
+            c.exit[0] + nn[0] * half,
+            c.exit[0] - nn[0] * half,
+            c.tip[0] + nn[0] * half,
+            c.tip[0] - nn[0] * half,
+        ];
+        let ys = [
+            c.exit[1] + nn[1] * half,
+            c.exit[1] - nn[1] * half,
+            c.tip[1] + nn[1] * half,
+            c.tip[1] - nn[1] * half,
+        ];
+        let clampx = |v: f32| v.round().clamp(0.0, (w.max(1) - 1) as f32) as u32;
+        let clampy = |v: f32| v.round().clamp(0.0, (h.max(1) - 1) as f32) as u32;
+        let bbox = [
+            clampx(xs.iter().copied().fold(f32::INFINITY, f32::min)),
+            clampy(ys.iter().copied().fold(f32::INFINITY, f32::min)),
+            clampx(xs.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
+            clampy(ys.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
+        ];
+        let _ = c.k;
+        result.hairs.push(Hair {
+            id: i as u32 + 1,
+            unit_id,
+            class: measure::classify(d_um, &mcfg.classes, scale),
+            diameter_um: d_um,
+            length_um: scale.px_to_um(f64::from(c.length_px)),
+            exit: [f64::from(c.exit[0]), f64::from(c.exit[1])],
+            tip: [f64::from(c.tip[0]), f64::from(c.tip[1])],
+            bbox,
+        });
+    }
+    for (ci, c) in candidates.iter().enumerate() {
+        let n = comp_hairs[ci];
+        let n_shafts = shafts.iter().filter(|s| s.component == ci).count();
+        let bands: u32 = shafts
+            .iter()
+            .filter(|s| s.component == ci)
+            .map(|s| s.n)
+            .sum();
+        let mut reason = if n_shafts == 0 {
+            "no_straight_shaft".to_string()
+        } else if n == 0 {
+            comp_reason[ci]
+                .first()
+                .copied()
+                .unwrap_or("rejected")
+                .to_string()
+        } else if n_shafts == 1 && bands == 1 {
+            "hair".to_string()
+        } else if n_shafts == 1 {
+            format!("split_{bands}_parallel")
+        } else {
+            format!("split_{n}_segments")
+        };
+        if n > 0 && !comp_reason[ci].is_empty() {
+            reason.push_str("; ");
+            reason.push_str(&comp_reason[ci].join(","));
+        }
+        result.decisions.push(ComponentDecision {
+            bbox: c.bbox,
+            area_px: c.pixels.len() as u64,
+            hairs: n,
+            reason,
+        });
+    }
+    // Unclipped field: long shafts.
+    let lens: Vec<f32> = shafts
+        .iter()
+        .map(|s| scale.px_to_um(f64::from(polyline_length(&s.poly))) as f32)
+        .collect();
+    if let Some(m) = quantile(&lens, 0.5) {
+        if f64::from(m) > cfg.unclipped_length_um {
+            result.qc_flags.push("unclipped_field".to_string());
+        }
+    }
+    Ok(result)
 }

@@ -16,13 +16,14 @@ pub mod measure;
 pub mod naive;
 pub mod preprocess;
 pub mod segment;
+pub mod skeleton;
 
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::PixelScale;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::report::{Hair, Roi};
 
 /// Why a connected component was counted as some number of hairs, or rejected.
@@ -103,10 +104,216 @@ impl Pipeline {
         scale: PixelScale,
         roi: Option<&Roi>,
     ) -> Result<Analysis> {
-        // First version: the naive baseline, replaced stage by stage.
-        let _ = roi;
-        let _ = image;
-        let _ = scale;
-        todo!()
+        let (w, h) = (image.width(), image.height());
+        let cfg = &self.cfg;
+        let mut qc_flags: Vec<String> = Vec::new();
+        if w == 0 || h == 0 {
+            return Err(Error::invalid_input("image has zero width or height"));
+        }
+        let pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
+        if pre.polarity == preprocess::Polarity::Light {
+            qc_flags.push("light_hair_polarity".to_string());
+        }
+        let mask = segment::segment(&pre, scale, &cfg.segment)?;
+        let comps = components::components(&mask, &pre, scale, &cfg.components)?;
+
+        // Region of interest → analysed mask.
+        let (roi_applied, roi_mask) = match roi {
+            None => (None, None),
+            Some(r) => {
+                let (applied, m, flags) = apply_roi(r, w, h, scale, &comps)?;
+                qc_flags.extend(flags);
+                (Some(applied), Some(m))
+            }
+        };
+        let mut analysed = pre.visible.clone();
+        if let Some(m) = &roi_mask {
+            for (a, &r) in analysed.as_mut().iter_mut().zip(m.as_raw()) {
+                if r == 0 {
+                    *a = 0;
+                }
+            }
+        }
+        let n_analysed = analysed.as_raw().iter().filter(|&&v| v != 0).count() as u64;
+        let analysed_area_cm2 = scale.area_cm2(n_analysed);
+        let n_visible = pre.visible.as_raw().iter().filter(|&&v| v != 0).count() as u64;
+        if n_visible < u64::from(w) * u64::from(h) {
+            qc_flags.push("masked_regions".to_string());
+        }
+
+        let mut decisions: Vec<ComponentDecision> = Vec::new();
+        let mut candidates: Vec<&components::Component> = Vec::new();
+        for (c, reason) in &comps {
+            match reason {
+                None => candidates.push(c),
+                Some("too_small") => {}
+                Some(r) => decisions.push(ComponentDecision {
+                    bbox: c.bbox,
+                    area_px: c.pixels.len() as u64,
+                    hairs: 0,
+                    reason: (*r).to_string(),
+                }),
+            }
+        }
+        let counted = count::count(
+            &candidates,
+            &pre.hairness,
+            &pre.visible,
+            &analysed,
+            scale,
+            &cfg.count,
+            &cfg.measure,
+        )?;
+        decisions.extend(counted.decisions);
+        decisions.sort_by_key(|d| (d.bbox[1], d.bbox[0]));
+        qc_flags.extend(counted.qc_flags);
+        if !cfg.measure.classes.resolvable(scale) {
+            qc_flags.push("resolution_too_coarse_for_classes".to_string());
+        }
+        let density_per_cm2 = if analysed_area_cm2 > 0.0 {
+            (counted.hairs.len() as f64 + counted.fractional) / analysed_area_cm2
+        } else {
+            0.0
+        };
+        Ok(Analysis {
+            width: w,
+            height: h,
+            analysed_area_cm2,
+            roi: roi_applied,
+            hairs: counted.hairs,
+            density_per_cm2,
+            qc_flags,
+            components: decisions,
+            three_classes: cfg.measure.classes.mode == measure::ClassMode::Three,
+        })
     }
+}
+
+/// Finds the tattoo dot: the largest component rejected as `tattoo_dot`.
+fn tattoo_centre(comps: &[(components::Component, Option<&'static str>)]) -> Option<(f64, f64)> {
+    comps
+        .iter()
+        .filter(|(_, r)| *r == Some("tattoo_dot"))
+        .max_by(|a, b| a.0.area_um2.total_cmp(&b.0.area_um2))
+        .map(|(c, _)| c.centroid())
+}
+
+/// Rasterises an ROI, clipped to the image: `(roi as applied, mask, qc flags)`.
+///
+/// # Errors
+/// [`ErrorKind::Roi`] when the ROI has zero area, is not finite, or lies
+/// entirely outside the image.
+fn apply_roi(
+    roi: &Roi,
+    w: u32,
+    h: u32,
+    scale: PixelScale,
+    comps: &[(components::Component, Option<&'static str>)],
+) -> Result<(Roi, image::GrayImage, Vec<String>)> {
+    let mut flags = Vec::new();
+    let bad = |m: &str| Error::new(ErrorKind::Roi(m.to_string()));
+    let (applied, inside): (Roi, Box<dyn Fn(f64, f64) -> bool>) = match *roi {
+        Roi::Circle {
+            cx_px,
+            cy_px,
+            radius_um,
+        } => {
+            if !(cx_px.is_finite() && cy_px.is_finite() && radius_um.is_finite())
+                || radius_um <= 0.0
+            {
+                return Err(bad("circle needs a finite centre and a positive radius"));
+            }
+            let r = scale.um_to_px(radius_um);
+            (
+                roi.clone(),
+                Box::new(move |x, y| (x - cx_px).powi(2) + (y - cy_px).powi(2) <= r * r),
+            )
+        }
+        Roi::Rect {
+            x0_px,
+            y0_px,
+            x1_px,
+            y1_px,
+        } => {
+            if ![x0_px, y0_px, x1_px, y1_px].iter().all(|v| v.is_finite())
+                || x1_px <= x0_px
+                || y1_px <= y0_px
+            {
+                return Err(bad(
+                    "rectangle needs finite corners with x1 > x0 and y1 > y0",
+                ));
+            }
+            let c = Roi::Rect {
+                x0_px: x0_px.max(0.0),
+                y0_px: y0_px.max(0.0),
+                x1_px: x1_px.min(f64::from(w)),
+                y1_px: y1_px.min(f64::from(h)),
+            };
+            (
+                c,
+                Box::new(move |x, y| x >= x0_px && x < x1_px && y >= y0_px && y < y1_px),
+            )
+        }
+        Roi::CentredArea { area_cm2 } => {
+            if !area_cm2.is_finite() || area_cm2 <= 0.0 {
+                return Err(bad("area must be positive"));
+            }
+            let (cx, cy) = match tattoo_centre(comps) {
+                Some(c) => c,
+                None => {
+                    flags.push("roi_centre_assumed".to_string());
+                    ((f64::from(w) - 1.0) / 2.0, (f64::from(h) - 1.0) / 2.0)
+                }
+            };
+            let r_um = (area_cm2 * 1e8 / std::f64::consts::PI).sqrt();
+            let r = scale.um_to_px(r_um);
+            let c = Roi::Circle {
+                cx_px: cx,
+                cy_px: cy,
+                radius_um: r_um,
+            };
+            (
+                c,
+                Box::new(move |x, y| (x - cx).powi(2) + (y - cy).powi(2) <= r * r),
+            )
+        }
+    };
+    let mut m = image::GrayImage::new(w, h);
+    let mut n_in = 0u64;
+    for (x, y, p) in m.enumerate_pixels_mut() {
+        if inside(f64::from(x), f64::from(y)) {
+            p[0] = 255;
+            n_in += 1;
+        }
+    }
+    if n_in == 0 {
+        return Err(bad("the region of interest holds no pixel of the image"));
+    }
+    // Clipped if the shape reaches outside the frame.
+    let clipped = match &applied {
+        Roi::Circle {
+            cx_px,
+            cy_px,
+            radius_um,
+        } => {
+            let r = scale.um_to_px(*radius_um);
+            cx_px - r < -0.5
+                || cy_px - r < -0.5
+                || cx_px + r > f64::from(w) - 0.5
+                || cy_px + r > f64::from(h) - 0.5
+        }
+        _ => match *roi {
+            Roi::Rect {
+                x0_px,
+                y0_px,
+                x1_px,
+                y1_px,
+            } => x0_px < 0.0 || y0_px < 0.0 || x1_px > f64::from(w) || y1_px > f64::from(h),
+            _ => false,
+        },
+    };
+    if clipped {
+        flags.push("roi_clipped".to_string());
+    }
+    Ok((applied, m, flags))
 }

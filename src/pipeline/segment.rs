@@ -1,15 +1,78 @@
 //! Segmentation: thresholding the flattened map into a hair mask.
 //!
-//! Stage 2 of the pipeline.
+//! Stage 2 of the pipeline. In: a [`Preprocessed`] hairness map (relative
+//! contrast, hair positive). Out: a [`HairMask`].
+//!
+//! Threshold functions return a level, as in scikit-image: [`otsu_level`]
+//! (global), [`sauvola_levels`] (local/adaptive, a level per pixel) and
+//! [`noise_levels`] (hysteresis levels from the robust background noise).
+//! The default method is hysteresis ([`hysteresis`]) on the hairness map,
+//! united with a multi-scale ridge filter ([`ridge_response`]) that recovers
+//! faint, thin or blurred hairs a plain threshold misses.
 
+use image::{GrayImage, Luma};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use super::preprocess::{GrayF32, Preprocessed};
+use crate::calibrate::PixelScale;
+use crate::error::{Error, Result};
 
-/// Settings of this stage.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// How the hairness map is thresholded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdMethod {
+    /// Hysteresis between `low_sigma` and `high_sigma` noise units (default).
+    Hysteresis,
+    /// Global Otsu level on the hairness map.
+    Otsu,
+    /// Sauvola local levels over `sauvola_window_um`.
+    Sauvola,
+}
+
+/// Segmentation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct SegmentConfig {}
+pub struct SegmentConfig {
+    /// Threshold method. Default: `hysteresis`.
+    pub method: ThresholdMethod,
+    /// Seed level in robust noise units (σ of the flattened background). Default: 6.
+    pub high_sigma: f64,
+    /// Growth level in noise units. Default: 3.5.
+    pub low_sigma: f64,
+    /// Smallest seed relative contrast whatever the noise (a noise-free image
+    /// still needs a level). Default: 0.08.
+    pub min_contrast: f64,
+    /// Recover thin faint hairs with the multi-scale ridge filter. Default: true.
+    pub ridge: bool,
+    /// Hair radii the ridge filter is tuned to, µm (σ = radius/√3 per scale,
+    /// at least 1 px). Default: [4, 8, 16].
+    pub ridge_radii_um: Vec<f64>,
+    /// Ridge seed level in robust noise units of the ridge response. Default: 8.
+    pub ridge_high_sigma: f64,
+    /// Ridge growth level in noise units of the ridge response. Default: 4.
+    pub ridge_low_sigma: f64,
+    /// Sauvola window side, µm (method `sauvola` only). Default: 400 µm.
+    pub sauvola_window_um: f64,
+    /// Sauvola k (method `sauvola` only). Default: 0.2.
+    pub sauvola_k: f64,
+}
+
+impl Default for SegmentConfig {
+    fn default() -> Self {
+        SegmentConfig {
+            method: ThresholdMethod::Hysteresis,
+            high_sigma: 6.0,
+            low_sigma: 3.5,
+            min_contrast: 0.08,
+            ridge: true,
+            ridge_radii_um: vec![4.0, 8.0, 16.0],
+            ridge_high_sigma: 8.0,
+            ridge_low_sigma: 4.0,
+            sauvola_window_um: 400.0,
+            sauvola_k: 0.2,
+        }
+    }
+}
 
 impl SegmentConfig {
     /// Checks the settings.
@@ -17,6 +80,381 @@ impl SegmentConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
+        let pos = |v: f64, f: &'static str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    f,
+                    format!("must be a positive number, got {v}"),
+                ))
+            }
+        };
+        pos(self.high_sigma, "segment.high_sigma")?;
+        pos(self.low_sigma, "segment.low_sigma")?;
+        pos(self.min_contrast, "segment.min_contrast")?;
+        pos(self.ridge_high_sigma, "segment.ridge_high_sigma")?;
+        pos(self.ridge_low_sigma, "segment.ridge_low_sigma")?;
+        pos(self.sauvola_window_um, "segment.sauvola_window_um")?;
+        pos(self.sauvola_k, "segment.sauvola_k")?;
+        if self.low_sigma > self.high_sigma {
+            return Err(Error::config(
+                "segment.low_sigma",
+                "must not exceed segment.high_sigma",
+            ));
+        }
+        if self.ridge_low_sigma > self.ridge_high_sigma {
+            return Err(Error::config(
+                "segment.ridge_low_sigma",
+                "must not exceed segment.ridge_high_sigma",
+            ));
+        }
+        if self.ridge_radii_um.len() > 8
+            || self
+                .ridge_radii_um
+                .iter()
+                .any(|r| !(r.is_finite() && *r > 0.0))
+        {
+            return Err(Error::config(
+                "segment.ridge_radii_um",
+                "must hold at most 8 positive radii",
+            ));
+        }
         Ok(())
     }
+}
+
+/// A binary hair mask: 255 = hair, 0 = background.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HairMask(pub GrayImage);
+
+/// Otsu's level on an `f32` image (256-bin histogram between its min and max):
+/// pixels `> level` are the brighter class.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::{preprocess::GrayF32, segment::otsu_level};
+/// let img = GrayF32::from_fn(10, 1, |x, _| image::Luma([if x < 5 { 0.1 } else { 0.9 }]));
+/// let t = otsu_level(&img);
+/// assert!(t >= 0.1 && t < 0.9);
+/// ```
+///
+/// # References
+/// Otsu N. (1979) A threshold selection method from gray-level histograms.
+/// IEEE Trans. SMC 9(1):62–66. doi:10.1109/TSMC.1979.4310076
+pub fn otsu_level(image: &GrayF32) -> f32 {
+    let v = image.as_raw();
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &x in v.iter().filter(|x| x.is_finite()) {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if lo >= hi || !lo.is_finite() {
+        return if lo.is_finite() { lo } else { 0.0 };
+    }
+    let bins = 256usize;
+    let scale = (bins - 1) as f32 / (hi - lo);
+    let mut hist = vec![0u64; bins];
+    for &x in v.iter().filter(|x| x.is_finite()) {
+        hist[((x - lo) * scale) as usize] += 1;
+    }
+    let total: u64 = hist.iter().sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
+    let (mut w0, mut sum0, mut best, mut best_i) = (0u64, 0f64, -1f64, 0usize);
+    for (i, &c) in hist.iter().enumerate() {
+        w0 += c;
+        sum0 += i as f64 * c as f64;
+        let w1 = total - w0;
+        if w0 == 0 || w1 == 0 {
+            continue;
+        }
+        let m0 = sum0 / w0 as f64;
+        let m1 = (sum_all - sum0) / w1 as f64;
+        let between = w0 as f64 * w1 as f64 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            best_i = i;
+        }
+    }
+    lo + (best_i as f32 + 1.0) / scale
+}
+
+/// Sauvola local levels `m · (1 + k · (s / r − 1))` over a square window of
+/// side `2·radius_px + 1` (clipped at the border), with `r` the maximum local
+/// standard deviation. Pixels `> level` are foreground.
+///
+/// The image is hairness (hair bright), so the level rises with local contrast.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::{preprocess::GrayF32, segment::sauvola_levels};
+/// let img = GrayF32::from_pixel(5, 5, image::Luma([0.5]));
+/// let t = sauvola_levels(&img, 1, 0.2);
+/// assert!((t.get_pixel(2, 2)[0] - 0.4).abs() < 1e-5); // s = 0 → m·(1 − k)
+/// ```
+///
+/// # References
+/// Sauvola J., Pietikäinen M. (2000) Adaptive document image binarization.
+/// Pattern Recognition 33(2):225–236. doi:10.1016/S0031-3203(99)00055-2
+pub fn sauvola_levels(image: &GrayF32, radius_px: u32, k: f32) -> GrayF32 {
+    let (w, h) = image.dimensions();
+    let (wu, hu) = (w as usize, h as usize);
+    let mut s1 = vec![0f64; (wu + 1) * (hu + 1)];
+    let mut s2 = vec![0f64; (wu + 1) * (hu + 1)];
+    for y in 0..hu {
+        let (mut r1, mut r2) = (0f64, 0f64);
+        for x in 0..wu {
+            let v = f64::from(image.as_raw()[y * wu + x]);
+            r1 += v;
+            r2 += v * v;
+            s1[(y + 1) * (wu + 1) + x + 1] = s1[y * (wu + 1) + x + 1] + r1;
+            s2[(y + 1) * (wu + 1) + x + 1] = s2[y * (wu + 1) + x + 1] + r2;
+        }
+    }
+    let r = radius_px as usize;
+    let mut mean = vec![0f32; wu * hu];
+    let mut sd = vec![0f32; wu * hu];
+    let mut max_sd = 0f32;
+    for y in 0..hu {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(hu));
+        for x in 0..wu {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(wu));
+            let n = ((y1 - y0) * (x1 - x0)) as f64;
+            let rect = |s: &[f64]| {
+                s[y1 * (wu + 1) + x1] - s[y0 * (wu + 1) + x1] - s[y1 * (wu + 1) + x0]
+                    + s[y0 * (wu + 1) + x0]
+            };
+            let m = rect(&s1) / n;
+            let var = (rect(&s2) / n - m * m).max(0.0);
+            mean[y * wu + x] = m as f32;
+            sd[y * wu + x] = var.sqrt() as f32;
+            max_sd = max_sd.max(var.sqrt() as f32);
+        }
+    }
+    let rr = max_sd.max(1e-6);
+    let out: Vec<f32> = mean
+        .iter()
+        .zip(&sd)
+        .map(|(&m, &s)| m * (1.0 + k * (s / rr - 1.0)))
+        .collect();
+    GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
+}
+
+/// Hysteresis levels `(low, high)` from the robust noise σ:
+/// `high = max(high_sigma·σ, min_contrast)`, `low = max(low_sigma·σ, min_contrast/2)`.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::segment::noise_levels;
+/// assert_eq!(noise_levels(0.02, 6.0, 3.0, 0.08), (0.06, 0.12));
+/// ```
+pub fn noise_levels(sigma: f32, high_sigma: f64, low_sigma: f64, min_contrast: f64) -> (f32, f32) {
+    let high = (high_sigma as f32 * sigma).max(min_contrast as f32);
+    let low = (low_sigma as f32 * sigma)
+        .max(min_contrast as f32 / 2.0)
+        .min(high);
+    (low, high)
+}
+
+/// Hysteresis thresholding: pixels `>= high` seed, 8-connected pixels `>= low` grow.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::{preprocess::GrayF32, segment::hysteresis};
+/// let img = GrayF32::from_raw(5, 1, vec![0.0, 0.5, 1.0, 0.5, 0.2]).unwrap();
+/// let m = hysteresis(&img, 0.4, 0.9);
+/// assert_eq!(m.0.as_raw(), &vec![0, 255, 255, 255, 0]);
+/// ```
+///
+/// # References
+/// Canny J. (1986) A computational approach to edge detection. IEEE TPAMI
+/// 8(6):679–698. doi:10.1109/TPAMI.1986.4767851
+pub fn hysteresis(image: &GrayF32, low: f32, high: f32) -> HairMask {
+    let (w, h) = image.dimensions();
+    let v = image.as_raw();
+    let mut out = GrayImage::new(w, h);
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, &x) in v.iter().enumerate() {
+        if x >= high && out.as_raw()[i] == 0 {
+            out.as_mut()[i] = 255;
+            stack.push(i);
+            while let Some(j) = stack.pop() {
+                let (jx, jy) = ((j % w as usize) as i64, (j / w as usize) as i64);
+                for dy in -1..=1i64 {
+                    for dx in -1..=1i64 {
+                        let (nx, ny) = (jx + dx, jy + dy);
+                        if nx < 0 || ny < 0 || nx >= i64::from(w) || ny >= i64::from(h) {
+                            continue;
+                        }
+                        let k = ny as usize * w as usize + nx as usize;
+                        if out.as_raw()[k] == 0 && v[k] >= low {
+                            out.as_mut()[k] = 255;
+                            stack.push(k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    HairMask(out)
+}
+
+/// Multi-scale ridge (line) filter for bright ridges of `image` (hair is
+/// positive in a hairness map): at each σ, the Hessian of the Gaussian-smoothed
+/// image gives eigenvalues |λ1| ≤ |λ2|; the response is
+/// `σ² · (−λ2) · exp(−(λ1/λ2)² / (2·0.5²))` where λ2 < 0 (Frangi's blobness
+/// term suppresses round dots), else 0; the maximum over scales is returned.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::{preprocess::GrayF32, segment::ridge_response};
+/// let img = GrayF32::from_fn(21, 21, |x, _| image::Luma([if x == 10 { 1.0 } else { 0.0 }]));
+/// let r = ridge_response(&img, &[1.0]);
+/// assert!(r.get_pixel(10, 10)[0] > r.get_pixel(5, 10)[0]);
+/// ```
+///
+/// # References
+/// Frangi A. F., Niessen W. J., Vincken K. L., Viergever M. A. (1998)
+/// Multiscale vessel enhancement filtering. MICCAI 1998, LNCS 1496:130–137.
+/// doi:10.1007/BFb0056195
+pub fn ridge_response(image: &GrayF32, sigmas_px: &[f32]) -> GrayF32 {
+    let (w, h) = image.dimensions();
+    let mut out = GrayF32::new(w, h);
+    if w < 3 || h < 3 {
+        return out;
+    }
+    for &s in sigmas_px {
+        if s.is_nan() || s <= 0.0 {
+            continue;
+        }
+        let g = imageproc::filter::gaussian_blur_f32(image, s);
+        let gv = g.as_raw();
+        let (wu, hu) = (w as usize, h as usize);
+        let s2 = s * s;
+        for y in 1..hu - 1 {
+            for x in 1..wu - 1 {
+                let i = y * wu + x;
+                let c = gv[i];
+                let dxx = gv[i + 1] - 2.0 * c + gv[i - 1];
+                let dyy = gv[i + wu] - 2.0 * c + gv[i - wu];
+                let dxy = (gv[i + wu + 1] - gv[i + wu - 1] - gv[i - wu + 1] + gv[i - wu - 1]) / 4.0;
+                let tr = dxx + dyy;
+                let disc = ((dxx - dyy) * (dxx - dyy) + 4.0 * dxy * dxy).sqrt();
+                let (e1, e2) = ((tr + disc) / 2.0, (tr - disc) / 2.0);
+                let (l1, l2) = if e1.abs() <= e2.abs() {
+                    (e1, e2)
+                } else {
+                    (e2, e1)
+                };
+                if l2 >= 0.0 {
+                    continue;
+                }
+                let rb = l1 / l2;
+                let v = s2 * (-l2) * (-(rb * rb) / 0.5).exp();
+                let o = &mut out.as_mut()[i];
+                if v > *o {
+                    *o = v;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs stage 2 with the configured method; the ridge mask (if enabled) is
+/// added to the threshold mask. Masked (invisible) pixels are never hair.
+///
+/// # Examples
+/// ```
+/// use trichometry::{PixelScale, pipeline::{preprocess::*, segment::*}};
+/// let mut img = image::GrayImage::from_pixel(100, 100, image::Luma([200]));
+/// for y in 10..90 { for x in 48..52 { img.put_pixel(x, y, image::Luma([60])); } }
+/// let s = PixelScale::new(5.0).unwrap();
+/// let p = preprocess(&image::DynamicImage::ImageLuma8(img), s, &PreprocessConfig::default()).unwrap();
+/// let m = segment(&p, s, &SegmentConfig::default()).unwrap();
+/// assert_eq!(m.0.get_pixel(50, 50)[0], 255);
+/// assert_eq!(m.0.get_pixel(20, 50)[0], 0);
+/// ```
+///
+/// # Errors
+/// [`crate::ErrorKind::Config`] on an invalid configuration.
+pub fn segment(pre: &Preprocessed, scale: PixelScale, cfg: &SegmentConfig) -> Result<HairMask> {
+    cfg.validate()?;
+    let hn = &pre.hairness;
+    let (w, h) = hn.dimensions();
+    let mut mask = match cfg.method {
+        ThresholdMethod::Hysteresis => {
+            let (low, high) = noise_levels(
+                pre.noise_sigma,
+                cfg.high_sigma,
+                cfg.low_sigma,
+                cfg.min_contrast,
+            );
+            hysteresis(hn, low, high)
+        }
+        ThresholdMethod::Otsu => {
+            let t = otsu_level(hn).max(cfg.min_contrast as f32);
+            HairMask(GrayImage::from_fn(w, h, |x, y| {
+                Luma([if hn.get_pixel(x, y)[0] > t { 255 } else { 0 }])
+            }))
+        }
+        ThresholdMethod::Sauvola => {
+            let r = (scale.um_to_px(cfg.sauvola_window_um) / 2.0)
+                .round()
+                .max(1.0) as u32;
+            let t = sauvola_levels(hn, r, cfg.sauvola_k as f32);
+            let floor = cfg.min_contrast as f32;
+            HairMask(GrayImage::from_fn(w, h, |x, y| {
+                let v = hn.get_pixel(x, y)[0];
+                Luma([if v > t.get_pixel(x, y)[0] && v > floor {
+                    255
+                } else {
+                    0
+                }])
+            }))
+        }
+    };
+    if cfg.ridge && !cfg.ridge_radii_um.is_empty() && w >= 8 && h >= 8 {
+        let sigmas: Vec<f32> = cfg
+            .ridge_radii_um
+            .iter()
+            .map(|r| (scale.um_to_px(*r) / 3f64.sqrt()).max(1.0) as f32)
+            .collect();
+        let mut sig = sigmas.clone();
+        sig.dedup_by(|a, b| (*a - *b).abs() < 0.25);
+        let r = ridge_response(hn, &sig);
+        // Noise of the ridge response: robust spread over visible pixels.
+        let rs = super::preprocess::robust_sigma(r.as_raw(), |i| pre.visible.as_raw()[i] != 0);
+        let med = {
+            let stride = (r.as_raw().len() / 200_000).max(1);
+            let s: Vec<f32> = r.as_raw().iter().step_by(stride).copied().collect();
+            super::preprocess::median(s).unwrap_or(0.0)
+        };
+        let floor = 1e-4f32;
+        let high = med + (cfg.ridge_high_sigma as f32 * rs).max(floor);
+        let low = med + (cfg.ridge_low_sigma as f32 * rs).max(floor / 2.0);
+        let rm = hysteresis(&r, low, high);
+        // A ridge pixel must also be at least faintly hair-like in contrast.
+        let (lowc, _) = noise_levels(
+            pre.noise_sigma,
+            cfg.high_sigma,
+            cfg.low_sigma,
+            cfg.min_contrast,
+        );
+        for (i, m) in mask.0.as_mut().iter_mut().enumerate() {
+            if rm.0.as_raw()[i] != 0 && hn.as_raw()[i] >= lowc * 0.5 {
+                *m = 255;
+            }
+        }
+    }
+    for (m, &v) in mask.0.as_mut().iter_mut().zip(pre.visible.as_raw()) {
+        if v == 0 {
+            *m = 0;
+        }
+    }
+    Ok(mask)
 }
