@@ -81,7 +81,7 @@ use rng::SynthRng;
 
 /// Version of the generator written into every sidecar. Any change to the
 /// images or the truth bumps it (and the golden hashes).
-pub const GENERATOR_VERSION: &str = "synth-1";
+pub const GENERATOR_VERSION: &str = "synth-2";
 
 /// One generated image with its truth.
 #[derive(Debug, Clone)]
@@ -456,8 +456,7 @@ fn write_one(
     write_atomic(&path, &bytes)?;
     img.truth.image = name.clone();
     img.truth.capture.jpeg_quality = quality;
-    let json =
-        serde_json::to_vec(&img.truth).map_err(|e| Error::invalid_input(e.to_string()))?;
+    let json = serde_json::to_vec(&img.truth).map_err(|e| Error::invalid_input(e.to_string()))?;
     write_atomic(&out.join(format!("{stem}.truth.json")), &json)?;
     let row = ManifestRow {
         image: name,

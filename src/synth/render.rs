@@ -168,18 +168,22 @@ fn draw_skin(cv: &mut Canvas, patch: &Patch, cap: &Capture) {
             let p = aff.at(x as f64, y as f64);
             let m1 = fbm(s, p[0] / 900.0, p[1] / 900.0, 2) - 0.5;
             let m2 = vnoise(s ^ 0x51, p[0] / 350.0, p[1] / 350.0) - 0.5;
-            let n = fbm(s ^ 0xA3, p[0] / 45.0, p[1] / 45.0, 3);
+            // Fine scale texture: irregular shiny patches (bluish-white under
+            // non-polarised light), a fine grain and faint furrows.
+            let n = fbm(s ^ 0xA3, p[0] / 28.0, p[1] / 28.0, 3);
             let ridge = 1.0 - (2.0 * n - 1.0).abs();
+            let patchy = smoothstep((fbm(s ^ 0x3C, p[0] / 400.0, p[1] / 400.0, 2) - 0.35) * 3.0);
+            let grain = vnoise(s ^ 0x19, p[0] / 9.0, p[1] / 9.0) - 0.5;
             let fur = vnoise(s ^ 0x77, p[0] / 160.0, p[1] / 160.0);
             let furrow = (1.0 - (2.0 * fur - 1.0).abs()).powi(8);
-            let bright = 1.0 + mott * 0.35 * m1 - tex * 0.18 * furrow;
+            let bright = 1.0 + mott * 0.35 * m1 - tex * 0.08 * furrow + tex * 0.08 * grain;
             let red = 1.0 + mott * 0.25 * m2;
             let mut c = [
                 base[0] * bright * red,
                 base[1] * bright,
                 base[2] * bright * (1.0 - 0.1 * mott * m2),
             ];
-            let a = (tex * 0.55 * spec * ridge.powi(4)).clamp(0.0, 1.0);
+            let a = (tex * 0.6 * spec * patchy * ridge.powi(3)).clamp(0.0, 1.0);
             for k in 0..3 {
                 c[k] += (sheen[k] - c[k]) * a;
             }
@@ -275,7 +279,7 @@ fn draw_subsurface(cv: &mut Canvas, h: &PatchHair, path: &[[f64; 2]], px_um: f64
     let d = [dvec[0] / len, dvec[1] / len];
     let ls = h.subsurface_um / px_um;
     let dp = h.diameter_um / px_um;
-    let a0 = if h.pigment.is_light() { 0.18 } else { 0.5 };
+    let a0 = if h.pigment.is_light() { 0.2 } else { 0.6 };
     let end = [e[0] - d[0] * ls, e[1] - d[1] * ls];
     let Some(bb) = bbox_of(&[e, end], 2.0 * dp + 3.0, cv.w, cv.h) else {
         return;
@@ -289,13 +293,13 @@ fn draw_subsurface(cv: &mut Canvas, h: &PatchHair, path: &[[f64; 2]], px_um: f64
             return 0.0;
         }
         let t = (along / ls).max(0.0);
-        let sig = 0.45 * dp + 0.5 * t * dp + 0.7;
+        let sig = 0.5 * dp + 0.9 * t * dp + 0.8;
         let ramp = if along < 0.0 {
             1.0 + along / (0.5 * dp)
         } else {
             1.0
         };
-        (a0 * (1.0 - t).powi(2) * (-0.5 * (perp / sig).powi(2)).exp() * ramp) as f32
+        (a0 * (1.0 - t).powf(1.5) * (-0.5 * (perp / sig).powi(2)).exp() * ramp) as f32
     });
 }
 
@@ -681,9 +685,16 @@ pub(crate) fn render(
         let len_px = hr.length_um / pxu;
         let segs = ((len_px / 6.0).ceil() as usize).clamp(4, 48);
         let path: Vec<[f64; 2]> = hr.path_um(segs).into_iter().map(|p| cap.to_px(p)).collect();
-        let pad = (hr.subsurface_um + hr.diameter_um) / pxu + 4.0;
-        // bbox_of clips to the canvas and gives None for a hair entirely off-frame.
-        let touches = bbox_of(&path, pad, w, h).is_some();
+        // Drawn when the shaft or its sub-surface shadow reaches the frame
+        // (bbox_of clips to the canvas and gives None for anything off-frame).
+        let dp = hr.diameter_um / pxu;
+        let e = path[0];
+        let d = [path[1][0] - e[0], path[1][1] - e[1]];
+        let dl = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-9);
+        let ls = hr.subsurface_um / pxu;
+        let back = [e[0] - d[0] / dl * ls, e[1] - d[1] / dl * ls];
+        let touches = bbox_of(&path, 0.5 * dp + 2.0, w, h).is_some()
+            || bbox_of(&[e, back], 2.0 * dp + 3.0, w, h).is_some();
         rasters.push(touches.then_some(HairRaster {
             path_px: path,
             bbox: None,

@@ -229,7 +229,7 @@ impl SynthParams {
             hairs_per_unit_weights: [0.5, 0.35, 0.12, 0.03],
             min_unit_spacing_um: 250.0,
             length_um: [400.0, 1500.0],
-            max_curvature_per_mm: 0.4,
+            max_curvature_per_mm: 0.15,
             direction_spread_deg: 10.0,
             direction_field_deg: 30.0,
             unit_fan_deg: 8.0,
@@ -321,7 +321,7 @@ impl SynthParams {
                 field_cm2: [0.1, 0.15],
                 density_per_cm2: [100.0, 200.0],
                 length_um: [1500.0, 2500.0],
-                max_curvature_per_mm: 0.3,
+                max_curvature_per_mm: 0.1,
                 ..b
             },
             Scenario::Mixed => SynthParams {

@@ -339,7 +339,7 @@ impl Patch {
             diameter_um,
             pigment,
             cut_angle_rad: rng.gauss(0.0, 0.2).clamp(-0.5, 0.5),
-            subsurface_um: rng.range(200.0, 500.0),
+            subsurface_um: rng.range(250.0, 600.0),
             depth: rng.uniform(),
         }
     }
