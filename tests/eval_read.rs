@@ -173,3 +173,45 @@ fn errors_name_the_file() {
         .to_string()
         .contains("line 2"));
 }
+
+// trichometry's `--format json` (one array, interrupted marker inside) and its
+// `--hairs-csv` (exit_x/exit_y and bbox_* columns, one row per hair) are read too.
+#[test]
+fn trichometry_json_array_and_hairs_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("out.json");
+    std::fs::write(
+        &p,
+        r#"[
+{"image": "a.jpg", "hair_count": 2, "density_per_cm2": 40.0, "hairs": [], "error": null, "meta": {"subject": 7}},
+{"interrupted": true, "processed": 1, "total": 2}
+]"#,
+    )
+    .unwrap();
+    let s = read_annotations(&p).unwrap();
+    assert_eq!(s.format, SourceFormat::TrichometryJson);
+    assert_eq!(s.records.len(), 1);
+    assert_eq!(s.records[0].count, Some(2.0));
+    assert_eq!(s.records[0].columns["subject"], "7");
+    let p = dir.path().join("hairs.csv");
+    std::fs::write(
+        &p,
+        "image,id,unit_id,class,diameter_um,length_um,exit_x,exit_y,tip_x,tip_y,bbox_x_min,bbox_y_min,bbox_x_max,bbox_y_max\n\
+         a.jpg,1,1,vellus,22.5,300,10,11,12,40,8,9,14,41\n\
+         a.jpg,2,1,terminal,70,500,10,11,30,60,9,10,31,61\n",
+    )
+    .unwrap();
+    let s = read_annotations(&p).unwrap();
+    assert_eq!(s.format, SourceFormat::HairCsv);
+    assert_eq!(s.positions, Some(PositionKind::Points));
+    let m = s.records[0].marks.as_ref().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0].point, Some([10.0, 11.0]));
+    assert_eq!(m[0].bbox, Some([8.0, 9.0, 14.0, 41.0]));
+    assert_eq!(m[1].diameter_um, Some(70.0));
+    assert!(
+        s.records[0].columns.is_empty(),
+        "{:?}",
+        s.records[0].columns
+    );
+}

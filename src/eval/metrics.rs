@@ -2,7 +2,7 @@
 //!
 //! In: `(truth, prediction)` pairs of counts or densities, one per image. Out:
 //! a [`CountMetrics`] (error sizes, relative errors and the agreement
-//! statistics of [`super::agreement`]).
+//! statistics: Bland–Altman, CCC, Pearson's r, ICC(A,1)).
 
 use serde::{Deserialize, Serialize};
 
