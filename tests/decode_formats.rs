@@ -382,3 +382,23 @@ fn extreme_shapes_decode() {
     }));
     assert_eq!(decode(&encode(&tall, ImageFormat::Png)), tall);
 }
+
+// BigTIFF (64-bit offsets) 16-bit RGB with LZW decodes exactly, and every
+// strict prefix of it is refused.
+#[test]
+fn bigtiff_round_trips_and_refuses_prefixes() {
+    let mut out = Cursor::new(Vec::new());
+    let mut enc = tiff::encoder::TiffEncoder::new_big(&mut out)
+        .unwrap()
+        .with_compression(tiff::encoder::Compression::Lzw);
+    enc.write_image::<tiff::encoder::colortype::RGB16>(5, 3, &card16(3))
+        .unwrap();
+    let bytes = out.into_inner();
+    assert_eq!(&bytes[..4], b"II+\0");
+    assert_eq!(decode(&bytes), rgb16());
+    for len in 0..bytes.len() {
+        if let Ok(d) = decode_bytes(&bytes[..len], &DecodeLimits::default()) {
+            assert_eq!(d.image, rgb16(), "prefix of {len} bytes");
+        }
+    }
+}
