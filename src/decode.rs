@@ -41,17 +41,21 @@
 //!   [`DecodeLimits::max_width_px`]/[`DecodeLimits::max_height_px`], or the
 //!   decoded buffer would exceed [`DecodeLimits::max_alloc_bytes`]. The error
 //!   carries the claimed width and height. The check uses the stored (pre-
-//!   orientation) dimensions and happens before the pixel buffer is allocated.
+//!   orientation) dimensions, happens before the pixel buffer is allocated,
+//!   and comes before the truncation check, so a header-only bomb is
+//!   `too_large`.
 //! * `decode_failed`: any other corruption: a PNG chunk whose CRC does not
 //!   match (every chunk, critical or ancillary, is checked), a bad PNG/TIFF/BMP
 //!   header, a JPEG with no frame or scan before its end-of-image marker, or
-//!   an error reported by the decoder. A panic inside a third-party decoder is caught and also gives
-//!   `decode_failed`.
+//!   an error reported by the decoder. A panic inside a third-party decoder
+//!   is caught and also gives `decode_failed`.
 //! * `unsupported_format`: bytes that are not JPEG, PNG, TIFF or BMP. The
 //!   message names the format when it is recognised (GIF, WebP, HEIF/HEIC,
 //!   AVIF, JPEG 2000, JPEG XL, ...) and says when the content looks like
 //!   text. Features of a supported container that the decoder does not
-//!   implement (12-bit JPEG, JPEG-in-TIFF, ...) give this code too.
+//!   implement (for example gray+alpha TIFF) give this code too.
+//! * `not_found` / `io_error` ([`decode_path`] only): the file does not exist,
+//!   or cannot be read (permissions, a directory).
 //!
 //! Bytes after a complete image are accepted and ignored: after the first
 //! JPEG end-of-image marker (zero padding, vendor trailers, the second image
