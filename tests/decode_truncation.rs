@@ -266,3 +266,119 @@ fn structural_walk_overhead_is_small() {
         assert!(ours < theirs * 1.5, "{format:?}");
     }
 }
+
+/// A hand-built big-endian 32 x 16 gray TIFF with two 16 x 16 tiles and its
+/// IFD before the pixel data.
+fn tiled_tiff() -> (Vec<u8>, Vec<u8>) {
+    let tile = |t: u32| -> Vec<u8> {
+        (0..256u32)
+            .map(|i| ((i % 16 + 16 * t) * 7 + i / 16 * 3) as u8)
+            .collect()
+    };
+    let (t0, t1) = (tile(0), tile(1));
+    // Full image, row-major: left half from tile 0, right half from tile 1.
+    let mut image = Vec::new();
+    for y in 0..16usize {
+        image.extend_from_slice(&t0[y * 16..y * 16 + 16]);
+        image.extend_from_slice(&t1[y * 16..y * 16 + 16]);
+    }
+    // (tag, type, count, inline value); offsets/counts arrays patched below.
+    let entries: [(u16, u16, u32, u32); 9] = [
+        (256, 3, 1, 32), // ImageWidth
+        (257, 3, 1, 16), // ImageLength
+        (258, 3, 1, 8),  // BitsPerSample
+        (259, 3, 1, 1),  // Compression: none
+        (262, 3, 1, 1),  // Photometric: black is zero
+        (322, 3, 1, 16), // TileWidth
+        (323, 3, 1, 16), // TileLength
+        (324, 4, 2, 0),  // TileOffsets -> array
+        (325, 4, 2, 0),  // TileByteCounts -> array
+    ];
+    let ifd_len = 2 + entries.len() * 12 + 4;
+    let offsets_at = (8 + ifd_len) as u32;
+    let counts_at = offsets_at + 8;
+    let data_at = counts_at + 8;
+    let mut b = b"MM\0*".to_vec();
+    b.extend_from_slice(&8u32.to_be_bytes());
+    b.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+    for (tag, ty, count, v) in entries {
+        b.extend_from_slice(&tag.to_be_bytes());
+        b.extend_from_slice(&ty.to_be_bytes());
+        b.extend_from_slice(&count.to_be_bytes());
+        match tag {
+            324 => b.extend_from_slice(&offsets_at.to_be_bytes()),
+            325 => b.extend_from_slice(&counts_at.to_be_bytes()),
+            _ => {
+                b.extend_from_slice(&(v as u16).to_be_bytes());
+                b.extend_from_slice(&[0, 0]);
+            }
+        }
+    }
+    b.extend_from_slice(&0u32.to_be_bytes());
+    for off in [data_at, data_at + 256] {
+        b.extend_from_slice(&off.to_be_bytes());
+    }
+    for _ in 0..2 {
+        b.extend_from_slice(&256u32.to_be_bytes());
+    }
+    b.extend_from_slice(&t0);
+    b.extend_from_slice(&t1);
+    (b, image)
+}
+
+// A tiled TIFF decodes exactly; every strict prefix (tile offset/count
+// arrays, then tile bytes missing) is `truncated`.
+#[test]
+fn tiled_tiff_decodes_and_every_prefix_is_truncated() {
+    let (full, image) = tiled_tiff();
+    let d = decode_bytes(&full, &DecodeLimits::default()).unwrap();
+    assert_eq!(d.image.as_luma8().unwrap().as_raw(), &image);
+    for len in 0..full.len() {
+        assert_eq!(code(&full[..len]), "truncated", "prefix of {len} bytes");
+    }
+}
+
+/// A hand-built 4 x 2 RLE8 BMP with a gray palette: bottom row 0x10 x 4,
+/// top row 0x20, 0x20, 0x30, 0x30.
+fn rle8_bmp() -> Vec<u8> {
+    let rle: &[u8] = &[4, 0x10, 0, 0, 2, 0x20, 2, 0x30, 0, 0, 0, 1];
+    let data_offset = 14 + 40 + 256 * 4;
+    let mut b = b"BM".to_vec();
+    b.extend_from_slice(&((data_offset + rle.len()) as u32).to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&(data_offset as u32).to_le_bytes());
+    b.extend_from_slice(&40u32.to_le_bytes());
+    b.extend_from_slice(&4i32.to_le_bytes());
+    b.extend_from_slice(&2i32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes()); // BI_RLE8
+    b.extend_from_slice(&(rle.len() as u32).to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&256u32.to_le_bytes()); // colours used
+    b.extend_from_slice(&0u32.to_le_bytes());
+    for i in 0..=255u8 {
+        b.extend_from_slice(&[i, i, i, 0]);
+    }
+    b.extend_from_slice(rle);
+    b
+}
+
+// An RLE8 BMP decodes to its runs; no strict prefix gives a different picture.
+#[test]
+fn rle8_bmp_decodes_and_prefixes_never_give_a_partial_picture() {
+    let full = rle8_bmp();
+    let want = decode_bytes(&full, &DecodeLimits::default())
+        .unwrap()
+        .image
+        .to_luma8();
+    assert_eq!(
+        want.as_raw(),
+        &vec![0x20, 0x20, 0x30, 0x30, 0x10, 0x10, 0x10, 0x10]
+    );
+    for len in 0..full.len() {
+        if let Ok(d) = decode_bytes(&full[..len], &DecodeLimits::default()) {
+            assert_eq!(d.image.to_luma8(), want, "prefix of {len} bytes");
+        }
+    }
+}
