@@ -85,3 +85,60 @@ fn study_cli_reports_problems_and_writes_tables() {
     assert!(outcomes.contains("score,all,M6,4,"), "{outcomes}");
     assert!(out.join("report.md").is_file());
 }
+
+// --blind copies each photograph under a random code and writes the key; the same seed gives the same key.
+#[test]
+fn study_cli_blind() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("manifest.csv"),
+        "subject,visit,image\nS1,B,a.png\nS1,M1,b.png\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.png"), b"first photo").unwrap();
+    std::fs::write(dir.path().join("b.png"), b"second photo").unwrap();
+    let jsonl: String = [report("a.png", 80), report("b.png", 90)]
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    std::fs::write(dir.path().join("reports.jsonl"), jsonl).unwrap();
+    let run = |out: &str| {
+        let res = Command::new(env!("CARGO_BIN_EXE_trichometry"))
+            .current_dir(dir.path())
+            .args([
+                "study",
+                "manifest.csv",
+                "--out",
+                out,
+                "--reports",
+                "reports.jsonl",
+            ])
+            .args(["--blind", "--blind-seed", "42"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            res.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        std::fs::read_to_string(dir.path().join(out).join("blind_key.csv")).unwrap()
+    };
+    let key = run("out1");
+    assert_eq!(key, run("out2"));
+    let lines: Vec<&str> = key.lines().collect();
+    assert_eq!(lines[0], "code,line,image,subject,arm,visit,site");
+    assert_eq!(lines.len(), 3);
+    for l in &lines[1..] {
+        let cells: Vec<&str> = l.split(',').collect();
+        let copy = dir
+            .path()
+            .join("out1/blind")
+            .join(format!("{}.png", cells[0]));
+        let original = dir.path().join(cells[2]);
+        assert_eq!(
+            std::fs::read(copy).unwrap(),
+            std::fs::read(original).unwrap()
+        );
+    }
+}

@@ -56,6 +56,12 @@ pub struct StudyArgs {
     /// Pixel size in µm/px for images without one in the manifest (counting only).
     #[arg(long, value_name = "F")]
     pub pixel_size_um: Option<f64>,
+    /// Blinded review: copy every photograph to OUT/blind/ under a random code and write the key to OUT/blind_key.csv (keep it from the readers).
+    #[arg(long)]
+    pub blind: bool,
+    /// Seed of the blinding codes [default: drawn from the clock and process id].
+    #[arg(long, value_name = "N", requires = "blind")]
+    pub blind_seed: Option<u64>,
     /// Worker threads for counting [default: all cores].
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
@@ -155,7 +161,10 @@ pub fn run(args: StudyArgs) -> Result<u8, Error> {
         }
     };
     let result = study::analyse(&m, &reports, &cfg)?;
-    let written = study::output::write_all(&result, &args.out)?;
+    let mut written = study::output::write_all(&result, &args.out)?;
+    if args.blind {
+        written.extend(write_blind(&m, &result, &args)?);
+    }
     for p in &result.problems {
         eprintln!("trichometry: {}: {p}", args.manifest.display());
     }
@@ -170,4 +179,44 @@ pub fn run(args: StudyArgs) -> Result<u8, Error> {
         .iter()
         .any(|p| p.severity == manifest::Severity::Error);
     Ok(u8::from(failed))
+}
+
+/// Copies the photographs under random codes into `OUT/blind/` and writes `OUT/blind_key.csv`.
+fn write_blind(
+    m: &manifest::StudyManifest,
+    result: &study::StudyResult,
+    args: &StudyArgs,
+) -> Result<Vec<PathBuf>, Error> {
+    let seed = args.blind_seed.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        nanos ^ (u64::from(std::process::id()) << 32)
+    });
+    let key = study::blind::blind_codes(&result.images, seed);
+    let dir = args.out.join("blind");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::from_io(e, &dir))?;
+    let mut written = Vec::new();
+    for k in &key {
+        let Some(row) = m.rows.iter().find(|r| r.line == k.line) else {
+            continue;
+        };
+        if !row.path.is_file() {
+            continue;
+        }
+        let ext = row
+            .path
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy().to_ascii_lowercase()))
+            .unwrap_or_default();
+        let target = dir.join(format!("{}{ext}", k.code));
+        std::fs::copy(&row.path, &target).map_err(|e| Error::from_io(e, &row.path))?;
+        written.push(target);
+    }
+    let bytes = study::output::csv_bytes(&key)?;
+    let kpath = args.out.join("blind_key.csv");
+    std::fs::write(&kpath, bytes).map_err(|e| Error::from_io(e, &kpath))?;
+    written.push(kpath);
+    Ok(written)
 }
