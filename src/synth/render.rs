@@ -156,12 +156,13 @@ impl Affine {
 
 fn draw_skin(cv: &mut Canvas, patch: &Patch, cap: &Capture) {
     let base = skin_base(patch.skin.tone);
-    let lum = 0.2126 * base[0] + 0.7152 * base[1] + 0.0722 * base[2];
     let s = patch.skin.seed;
     let mott = patch.skin.mottling as f32;
     let tex = patch.skin.texture as f32;
     let spec = if cap.polarised { 0.45 } else { 1.0 } * if cap.immersion { 0.45 } else { 1.0 };
-    let sheen = [0.80f32, 0.83, 0.93].map(|v| v * (0.3 + 0.7 * (lum / 0.62).min(1.0)));
+    // Surface sheen: bluish-white on light skin, a faint grey-blue shine on dark skin.
+    let sheen = [0.04f32, 0.05, 0.09];
+    let sheen = [0, 1, 2].map(|k| (base[k] * 1.35 + sheen[k]).min(0.95));
     let aff = Affine::of(cap);
     for y in 0..cv.h {
         for x in 0..cv.w {
@@ -183,7 +184,7 @@ fn draw_skin(cv: &mut Canvas, patch: &Patch, cap: &Capture) {
                 base[1] * bright,
                 base[2] * bright * (1.0 - 0.1 * mott * m2),
             ];
-            let a = (tex * 0.6 * spec * patchy * ridge.powi(3)).clamp(0.0, 1.0);
+            let a = (tex * 0.5 * spec * patchy * ridge.powi(3)).clamp(0.0, 1.0);
             for k in 0..3 {
                 c[k] += (sheen[k] - c[k]) * a;
             }
