@@ -349,13 +349,15 @@ fn draw_shaft(
                 let v = [x as f64 - a[0], y as f64 - a[1]];
                 let t = v[0] * u[0] + v[1] * u[1];
                 let perp = u[0] * v[1] - u[1] * v[0];
-                let (cov, tt) = if t < 0.0 && !first {
+                // Arc length for the exit fade uses the unclamped projection, so that
+                // round joins do not make steps in the fade.
+                let cov = if t < 0.0 && !first {
                     let d = (v[0] * v[0] + v[1] * v[1]).sqrt();
-                    (strip_cov(d, radius_px), 0.0)
+                    strip_cov(d, radius_px)
                 } else if t > len && !last {
                     let w = [x as f64 - b[0], y as f64 - b[1]];
                     let d = (w[0] * w[0] + w[1] * w[1]).sqrt();
-                    (strip_cov(d, radius_px), len)
+                    strip_cov(d, radius_px)
                 } else {
                     let mut c = strip_cov(perp, radius_px);
                     if first {
@@ -366,14 +368,14 @@ fn draw_shaft(
                         let inside = w[0] * cut_n[0] + w[1] * cut_n[1];
                         c *= (inside + 0.5).clamp(0.0, 1.0);
                     }
-                    (c, t.clamp(0.0, len))
+                    c
                 };
                 if cov <= 0.0 {
                     continue;
                 }
                 let fade = match fade_len_px {
                     Some(fl) if fl > 0.0 => {
-                        0.55 + 0.45 * smoothstep(((s0 + tt) / fl) as f32) as f64
+                        0.55 + 0.45 * smoothstep(((s0 + t).max(0.0) / fl) as f32) as f64
                     }
                     _ => 1.0,
                 };
