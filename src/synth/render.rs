@@ -325,6 +325,20 @@ fn draw_shaft(
         return None;
     }
     let (bx0, by0, bx1, by1) = bbox_of(path, radius_px + 2.0, cv.w, cv.h)?;
+    // Butt ends: half-planes through the exit (perpendicular to the first
+    // segment) and through the tip (the cut face), applied to every segment so
+    // that round joins of short segments cannot round the ends.
+    let unit = |a: [f64; 2], b: [f64; 2]| {
+        let d = [b[0] - a[0], b[1] - a[1]];
+        let l = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-12);
+        [d[0] / l, d[1] / l]
+    };
+    let exit = path[0];
+    let tip = path[n - 1];
+    let u0 = unit(path[0], path[1]);
+    let ul = unit(path[n - 2], path[n - 1]);
+    let (cs, cc) = cut_angle.sin_cos();
+    let cut_n = [ul[0] * cc - ul[1] * cs, ul[0] * cs + ul[1] * cc];
     let mut s0 = 0.0;
     for k in 0..n - 1 {
         let a = path[k];
@@ -337,9 +351,6 @@ fn draw_shaft(
         let u = [ab[0] / len, ab[1] / len];
         let first = k == 0;
         let last = k == n - 2;
-        // Cut face normal: the axis turned by the cut angle.
-        let (cs, cc) = cut_angle.sin_cos();
-        let cut_n = [u[0] * cc - u[1] * cs, u[0] * cs + u[1] * cc];
         let Some((x0, y0, x1, y1)) = bbox_of(&[a, b], radius_px + 1.5, cv.w, cv.h) else {
             s0 += len;
             continue;
@@ -359,17 +370,11 @@ fn draw_shaft(
                     let d = (w[0] * w[0] + w[1] * w[1]).sqrt();
                     strip_cov(d, radius_px)
                 } else {
-                    let mut c = strip_cov(perp, radius_px);
-                    if first {
-                        c *= (t + 0.5).clamp(0.0, 1.0);
-                    }
-                    if last {
-                        let w = [b[0] - x as f64, b[1] - y as f64];
-                        let inside = w[0] * cut_n[0] + w[1] * cut_n[1];
-                        c *= (inside + 0.5).clamp(0.0, 1.0);
-                    }
-                    c
+                    strip_cov(perp, radius_px)
                 };
+                let from_exit = (x as f64 - exit[0]) * u0[0] + (y as f64 - exit[1]) * u0[1];
+                let to_tip = (tip[0] - x as f64) * cut_n[0] + (tip[1] - y as f64) * cut_n[1];
+                let cov = cov * (from_exit + 0.5).clamp(0.0, 1.0) * (to_tip + 0.5).clamp(0.0, 1.0);
                 if cov <= 0.0 {
                     continue;
                 }
