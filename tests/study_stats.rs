@@ -105,6 +105,14 @@ fn wilcoxon_ties_and_zeros() {
     let w = wilcoxon(&x, ZeroMethod::Pratt).unwrap().unwrap();
     assert_eq!(w.w_minus, 7.5);
     assert!(close(w.p, 0.0198832218027339, 1e-9), "p = {}", w.p);
+    // One zero, no ties: zeros make the exact distribution inapplicable, so the normal approximation is used.
+    // scipy.stats.wilcoxon([0, 1, -2, 3, 4, 5, 7], method="approx", correction=True): statistic 2.0, p 0.09349248368983565
+    let w = wilcoxon(&[0.0, 1.0, -2.0, 3.0, 4.0, 5.0, 7.0], ZeroMethod::Wilcox)
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.method, WilcoxonMethod::Normal);
+    assert_eq!((w.n, w.n_zero, w.w_minus), (6, 1, 2.0));
+    assert!(close(w.p, 0.09349248368983565, 1e-9), "p = {}", w.p);
     // The 16-subject differences contain ties: normal approximation.
     // scipy.stats.wilcoxon(m12, base, method="approx", correction=True): statistic 0.0, p 0.00046781890586367823
     let w = wilcoxon(&diffs(), ZeroMethod::Wilcox).unwrap().unwrap();

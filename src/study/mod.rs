@@ -20,7 +20,7 @@
 //! let csv = "subject,visit,image\nS1,B,s1b\nS1,M12,s1m\nS2,B,s2b\nS2,M12,s2m\nS3,B,s3b\nS3,M12,s3m\n";
 //! let manifest = parse_manifest(csv.as_bytes(), std::path::Path::new("")).unwrap();
 //! let prov = Provenance { crate_version: "0".into(), config_hash: "0".into(), calibration_source: None };
-//! let reports: Vec<ImageReport> = [("s1b", 80), ("s1m", 110), ("s2b", 90), ("s2m", 130), ("s3b", 75), ("s3m", 100)]
+//! let reports: Vec<ImageReport> = [("s1b", 80), ("s1m", 110), ("s2b", 90), ("s2m", 130), ("s3b", 75), ("s3m", 110)]
 //!     .iter()
 //!     .map(|(name, hairs)| {
 //!         let mut r = ImageReport::empty(name.to_string(), Default::default(), prov.clone());
@@ -31,7 +31,7 @@
 //!     .collect();
 //! let result = analyse(&manifest, &reports, &StudyConfig::default()).unwrap();
 //! let m12 = result.summary.iter().find(|s| s.visit == "M12").unwrap();
-//! assert_eq!(m12.change_mean, Some(35.0)); // (30 + 40 + 25) / 3
+//! assert_eq!(m12.change_mean, Some(35.0)); // (30 + 40 + 35) / 3
 //! ```
 
 pub mod aggregate;

@@ -308,7 +308,7 @@ pub fn markdown(result: &StudyResult, plots: &[(String, Vec<String>)]) -> String
     );
     let _ = writeln!(
         s,
-        "- **Wilcoxon signed-rank test**: {}. The p-value is exact (permutation distribution of W⁺) when at most 50 non-zero differences remain, none tied; otherwise normal approximation with tie-corrected variance and continuity correction 0.5 (as scipy.stats.wilcoxon with `correction=True`).",
+        "- **Wilcoxon signed-rank test**: {}. The p-value is exact (permutation distribution of W⁺) when there are no zero differences, no tied |differences| and n ≤ 50; otherwise normal approximation with tie-corrected variance and continuity correction 0.5 (as scipy.stats.wilcoxon with `correction=True`).",
         match cfg.zero_method {
             ZeroMethod::Wilcox => "zero differences are dropped before ranking (Wilcoxon's method)",
             ZeroMethod::Pratt => "zero differences are ranked and their ranks dropped (Pratt's method)",

@@ -81,7 +81,7 @@ use rng::SynthRng;
 
 /// Version of the generator written into every sidecar. Any change to the
 /// images or the truth bumps it (and the golden hashes).
-pub const GENERATOR_VERSION: &str = "synth-2";
+pub const GENERATOR_VERSION: &str = "synth-5";
 
 /// One generated image with its truth.
 #[derive(Debug, Clone)]

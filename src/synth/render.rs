@@ -156,12 +156,13 @@ impl Affine {
 
 fn draw_skin(cv: &mut Canvas, patch: &Patch, cap: &Capture) {
     let base = skin_base(patch.skin.tone);
-    let lum = 0.2126 * base[0] + 0.7152 * base[1] + 0.0722 * base[2];
     let s = patch.skin.seed;
     let mott = patch.skin.mottling as f32;
     let tex = patch.skin.texture as f32;
     let spec = if cap.polarised { 0.45 } else { 1.0 } * if cap.immersion { 0.45 } else { 1.0 };
-    let sheen = [0.80f32, 0.83, 0.93].map(|v| v * (0.3 + 0.7 * (lum / 0.62).min(1.0)));
+    // Surface sheen: bluish-white on light skin, a faint grey-blue shine on dark skin.
+    let sheen = [0.04f32, 0.05, 0.09];
+    let sheen = [0, 1, 2].map(|k| (base[k] * 1.35 + sheen[k]).min(0.95));
     let aff = Affine::of(cap);
     for y in 0..cv.h {
         for x in 0..cv.w {
@@ -183,7 +184,7 @@ fn draw_skin(cv: &mut Canvas, patch: &Patch, cap: &Capture) {
                 base[1] * bright,
                 base[2] * bright * (1.0 - 0.1 * mott * m2),
             ];
-            let a = (tex * 0.6 * spec * patchy * ridge.powi(3)).clamp(0.0, 1.0);
+            let a = (tex * 0.5 * spec * patchy * ridge.powi(3)).clamp(0.0, 1.0);
             for k in 0..3 {
                 c[k] += (sheen[k] - c[k]) * a;
             }
@@ -324,6 +325,20 @@ fn draw_shaft(
         return None;
     }
     let (bx0, by0, bx1, by1) = bbox_of(path, radius_px + 2.0, cv.w, cv.h)?;
+    // Butt ends: half-planes through the exit (perpendicular to the first
+    // segment) and through the tip (the cut face), applied to every segment so
+    // that round joins of short segments cannot round the ends.
+    let unit = |a: [f64; 2], b: [f64; 2]| {
+        let d = [b[0] - a[0], b[1] - a[1]];
+        let l = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-12);
+        [d[0] / l, d[1] / l]
+    };
+    let exit = path[0];
+    let tip = path[n - 1];
+    let u0 = unit(path[0], path[1]);
+    let ul = unit(path[n - 2], path[n - 1]);
+    let (cs, cc) = cut_angle.sin_cos();
+    let cut_n = [ul[0] * cc - ul[1] * cs, ul[0] * cs + ul[1] * cc];
     let mut s0 = 0.0;
     for k in 0..n - 1 {
         let a = path[k];
@@ -336,9 +351,6 @@ fn draw_shaft(
         let u = [ab[0] / len, ab[1] / len];
         let first = k == 0;
         let last = k == n - 2;
-        // Cut face normal: the axis turned by the cut angle.
-        let (cs, cc) = cut_angle.sin_cos();
-        let cut_n = [u[0] * cc - u[1] * cs, u[0] * cs + u[1] * cc];
         let Some((x0, y0, x1, y1)) = bbox_of(&[a, b], radius_px + 1.5, cv.w, cv.h) else {
             s0 += len;
             continue;
@@ -348,31 +360,27 @@ fn draw_shaft(
                 let v = [x as f64 - a[0], y as f64 - a[1]];
                 let t = v[0] * u[0] + v[1] * u[1];
                 let perp = u[0] * v[1] - u[1] * v[0];
-                let (cov, tt) = if t < 0.0 && !first {
+                // Arc length for the exit fade uses the unclamped projection, so that
+                // round joins do not make steps in the fade.
+                let cov = if t < 0.0 && !first {
                     let d = (v[0] * v[0] + v[1] * v[1]).sqrt();
-                    (strip_cov(d, radius_px), 0.0)
+                    strip_cov(d, radius_px)
                 } else if t > len && !last {
                     let w = [x as f64 - b[0], y as f64 - b[1]];
                     let d = (w[0] * w[0] + w[1] * w[1]).sqrt();
-                    (strip_cov(d, radius_px), len)
+                    strip_cov(d, radius_px)
                 } else {
-                    let mut c = strip_cov(perp, radius_px);
-                    if first {
-                        c *= (t + 0.5).clamp(0.0, 1.0);
-                    }
-                    if last {
-                        let w = [b[0] - x as f64, b[1] - y as f64];
-                        let inside = w[0] * cut_n[0] + w[1] * cut_n[1];
-                        c *= (inside + 0.5).clamp(0.0, 1.0);
-                    }
-                    (c, t.clamp(0.0, len))
+                    strip_cov(perp, radius_px)
                 };
+                let from_exit = (x as f64 - exit[0]) * u0[0] + (y as f64 - exit[1]) * u0[1];
+                let to_tip = (tip[0] - x as f64) * cut_n[0] + (tip[1] - y as f64) * cut_n[1];
+                let cov = cov * (from_exit + 0.5).clamp(0.0, 1.0) * (to_tip + 0.5).clamp(0.0, 1.0);
                 if cov <= 0.0 {
                     continue;
                 }
                 let fade = match fade_len_px {
                     Some(fl) if fl > 0.0 => {
-                        0.55 + 0.45 * smoothstep(((s0 + tt) / fl) as f32) as f64
+                        0.55 + 0.45 * smoothstep(((s0 + t).max(0.0) / fl) as f32) as f64
                     }
                     _ => 1.0,
                 };
