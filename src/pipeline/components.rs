@@ -55,9 +55,9 @@ pub struct ComponentConfig {
     /// component is a bubble (dark rim around a bright centre). Default: 0.15.
     pub bubble_min_hole_fraction: f64,
     /// Wiggly components (skeleton length / Feret diameter above this) with low
-    /// contrast are skin texture lines. Default: 1.35.
+    /// contrast are skin texture lines. Default: 1.6.
     pub texture_max_tortuosity: f64,
-    /// "Low contrast" for texture lines: mean contrast below this many noise σ. Default: 8.
+    /// "Low contrast" for texture lines: mean contrast below this many noise σ. Default: 4.
     pub texture_max_contrast_sigma: f64,
 }
 
@@ -74,8 +74,8 @@ impl Default for ComponentConfig {
             tattoo_max_diameter_um: 1500.0,
             tattoo_min_contrast: 0.5,
             bubble_min_hole_fraction: 0.15,
-            texture_max_tortuosity: 1.35,
-            texture_max_contrast_sigma: 8.0,
+            texture_max_tortuosity: 1.6,
+            texture_max_contrast_sigma: 4.0,
         }
     }
 }

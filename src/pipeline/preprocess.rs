@@ -70,7 +70,8 @@ pub struct PreprocessConfig {
     /// not a blank band), µm². Default: 250 000 µm² (0.25 mm²).
     pub min_blank_area_um2: f64,
     /// Mask burned-in pure-colour graphics (saturated primaries/secondaries
-    /// such as scale bars, text and markers). Default: true.
+    /// and pure white, such as scale bars, text and markers; saturated glare
+    /// cannot be seen through either). Default: true.
     pub mask_overlays: bool,
 }
 
@@ -245,7 +246,8 @@ fn visibility(
             let mx = p[0].max(p[1]).max(p[2]);
             let mn = p[0].min(p[1]).min(p[2]);
             // Saturated primary or secondary colour: no skin or hair looks like this.
-            let pure = mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c));
+            let pure = (mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c)))
+                || mn >= 0.995;
             if pure {
                 overlay.push(i);
             }
