@@ -507,3 +507,37 @@ pub fn components(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A 10×10 chessboard is 1 component under Eight and 50 under Four (counted by hand).
+    #[test]
+    fn chessboard_connectivity() {
+        let m = HairMask(image::GrayImage::from_fn(10, 10, |x, y| {
+            Luma([if (x + y) % 2 == 0 { 255 } else { 0 }])
+        }));
+        assert_eq!(label(&m, Connectivity::Eight).count, 1);
+        assert_eq!(label(&m, Connectivity::Four).count, 50);
+    }
+
+    // Labels are 1..=count in raster order of each component's first pixel.
+    #[test]
+    fn labels_in_raster_order() {
+        // A U shape whose right arm starts first on row 0 would merge late.
+        let rows = ["#.#.", "#.#.", "###.", "...#"];
+        let m = HairMask(image::GrayImage::from_fn(4, 4, |x, y| {
+            Luma([if rows[y as usize].as_bytes()[x as usize] == b'#' {
+                255
+            } else {
+                0
+            }])
+        }));
+        let l = label(&m, Connectivity::Four);
+        assert_eq!(l.count, 2);
+        assert_eq!(l.image.get_pixel(0, 0)[0], 1);
+        assert_eq!(l.image.get_pixel(2, 0)[0], 1);
+        assert_eq!(l.image.get_pixel(3, 3)[0], 2);
+    }
+}

@@ -147,7 +147,7 @@ impl CountConfig {
 /// // An X: two diagonals of a 41×41 square.
 /// let mut pts: Vec<(u32, u32)> = (0..41).map(|i| (i, i)).collect();
 /// pts.extend((0..41).filter(|&i| i != 20).map(|i| (i, 40 - i)));
-/// let segs = extract_segments(&pts, 1.5, 6.0, 3.0, 20.0);
+/// let segs = extract_segments(&pts, 1.5, 10.0, 2.0, 20.0);
 /// assert_eq!(segs.len(), 2);
 /// ```
 ///
