@@ -69,6 +69,31 @@ pub struct BatchOptions<'a> {
     pub roi: Option<Roi>,
     /// When set to true (e.g. by a Ctrl-C handler), no further image is started.
     pub cancel: Option<&'a AtomicBool>,
+    /// When set, a review overlay (see [`crate::overlay`]) of every analysed
+    /// image is written into this folder as [`overlay_file_name`].
+    pub overlay_dir: Option<PathBuf>,
+}
+
+/// File name of an input's overlay: the input string with path separators and
+/// other awkward characters replaced by `_`, then `.overlay.png`, so inputs
+/// with the same file name in different folders do not collide.
+///
+/// ```
+/// assert_eq!(trichometry::batch::overlay_file_name("visit 1/a.jpg"), "visit_1_a.jpg.overlay.png");
+/// ```
+pub fn overlay_file_name(image: &str) -> String {
+    let cleaned: String = image
+        .trim_start_matches("./")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}.overlay.png", cleaned.trim_start_matches('.'))
 }
 
 fn provenance(pipeline: &Pipeline, source: Option<calibrate::CalibrationSource>) -> Provenance {
@@ -141,7 +166,11 @@ pub fn process_one(pipeline: &Pipeline, input: &BatchInput, opts: &BatchOptions)
             );
         }
     };
-    let mut report = ImageReport::empty(input.image.clone(), meta, provenance(pipeline, Some(source)));
+    let mut report = ImageReport::empty(
+        input.image.clone(),
+        meta,
+        provenance(pipeline, Some(source)),
+    );
     report.input_sha256 = Some(sha);
     crate::report::fill_from_analysis(&mut report, &analysis, scale, pipeline.config());
     report
@@ -219,7 +248,11 @@ where
 /// let reports = batch::run_collect(&pipeline, &inputs, &opts);
 /// assert_eq!(reports.len(), 2);
 /// ```
-pub fn run_collect(pipeline: &Pipeline, inputs: &[BatchInput], opts: &BatchOptions) -> Vec<ImageReport> {
+pub fn run_collect(
+    pipeline: &Pipeline,
+    inputs: &[BatchInput],
+    opts: &BatchOptions,
+) -> Vec<ImageReport> {
     let mut out = Vec::with_capacity(inputs.len());
     run(pipeline, inputs, opts, |_, r| out.push(r));
     out
@@ -246,7 +279,11 @@ pub fn expand_inputs(paths: &[PathBuf], skip_dirs: &[PathBuf]) -> Result<Vec<Bat
         if meta.is_dir() {
             let mut found = Vec::new();
             walk(p, skip_dirs, &mut found)?;
-            found.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+            found.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
             out.extend(found.into_iter().map(BatchInput::from_path));
         } else {
             out.push(BatchInput::from_path(p.clone()));
@@ -268,7 +305,9 @@ fn walk(dir: &Path, skip_dirs: &[PathBuf], out: &mut Vec<PathBuf>) -> Result<()>
     let entries = std::fs::read_dir(dir).map_err(|e| Error::from_io(e, dir))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::from_io(e, dir))?;
-        let ft = entry.file_type().map_err(|e| Error::from_io(e, entry.path()))?;
+        let ft = entry
+            .file_type()
+            .map_err(|e| Error::from_io(e, entry.path()))?;
         let path = entry.path();
         if ft.is_symlink() {
             continue;
@@ -336,7 +375,10 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<Vec<BatchInput>> 
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let Some(image_col) = col("image") else {
-        return Err(bad(1, format!("no `image` column (columns: {})", headers.join(","))));
+        return Err(bad(
+            1,
+            format!("no `image` column (columns: {})", headers.join(",")),
+        ));
     };
     let px_col = col("pixel_size_um");
     let mut out = Vec::new();
@@ -389,7 +431,10 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<Vec<BatchInput>> 
     Ok(out)
 }
 
-fn parse_roi_columns(headers: &[String], rec: &csv::StringRecord) -> std::result::Result<Option<Roi>, String> {
+fn parse_roi_columns(
+    headers: &[String],
+    rec: &csv::StringRecord,
+) -> std::result::Result<Option<Roi>, String> {
     let mut vals: IndexMap<&str, f64> = IndexMap::new();
     for &name in ROI_COLUMNS {
         if let Some(c) = headers.iter().position(|h| h == name) {

@@ -205,13 +205,25 @@ mod tests {
     // Precedence: manifest over flag over config; agreement is fine, disagreement an error.
     #[test]
     fn precedence_and_conflict() {
-        assert_eq!(resolve(None, Some(3.0), None).unwrap().1, CalibrationSource::Flag);
-        assert_eq!(resolve(None, None, Some(3.0)).unwrap().1, CalibrationSource::Config);
-        assert_eq!(resolve(None, Some(3.0), Some(3.0)).unwrap().1, CalibrationSource::Flag);
+        assert_eq!(
+            resolve(None, Some(3.0), None).unwrap().1,
+            CalibrationSource::Flag
+        );
+        assert_eq!(
+            resolve(None, None, Some(3.0)).unwrap().1,
+            CalibrationSource::Config
+        );
+        assert_eq!(
+            resolve(None, Some(3.0), Some(3.0)).unwrap().1,
+            CalibrationSource::Flag
+        );
         let e = resolve(None, Some(3.0), Some(3.1)).unwrap_err();
         assert_eq!(e.code(), "calibration_conflict");
         assert!(e.to_string().contains("flag says 3"), "{e}");
         // An invalid lower-precedence value is an error too: never silently ignored.
-        assert_eq!(resolve(Some(3.0), None, Some(-1.0)).unwrap_err().code(), "calibration_invalid");
+        assert_eq!(
+            resolve(Some(3.0), None, Some(-1.0)).unwrap_err().code(),
+            "calibration_invalid"
+        );
     }
 }

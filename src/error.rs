@@ -231,8 +231,10 @@ mod tests {
     // The message names the file first, then the problem.
     #[test]
     fn display_names_file_then_problem() {
-        let e = Error::new(ErrorKind::Truncated("JPEG has no end-of-image marker".into()))
-            .with_path("a/b.jpg");
+        let e = Error::new(ErrorKind::Truncated(
+            "JPEG has no end-of-image marker".into(),
+        ))
+        .with_path("a/b.jpg");
         assert_eq!(
             e.to_string(),
             "a/b.jpg: truncated or corrupt image data: JPEG has no end-of-image marker"

@@ -37,10 +37,12 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod eval;
+pub mod overlay;
 pub mod pipeline;
 pub mod report;
 pub mod study;
 pub mod synth;
+pub mod tutorial;
 
 pub use calibrate::PixelScale;
 pub use config::Config;

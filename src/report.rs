@@ -469,7 +469,7 @@ pub fn fill_from_analysis(
 /// use trichometry::report::density_ci95;
 /// // 100 single-hair units in 1 cm²: Garwood interval for 100.
 /// let [lo, hi] = density_ci95(&[1; 100], 1.0);
-/// assert!((lo - 81.36).abs() < 0.01 && (hi - 121.63).abs() < 0.01);
+/// assert!((lo - 81.364).abs() < 0.01 && (hi - 121.627).abs() < 0.01);
 /// ```
 ///
 /// # References
@@ -481,7 +481,10 @@ pub fn fill_from_analysis(
 pub fn density_ci95(unit_sizes: &[u32], area_cm2: f64) -> [f64; 2] {
     use statrs::distribution::{ChiSquared, ContinuousCDF};
     let n: f64 = unit_sizes.iter().map(|&k| f64::from(k)).sum();
-    let sum_sq: f64 = unit_sizes.iter().map(|&k| f64::from(k) * f64::from(k)).sum();
+    let sum_sq: f64 = unit_sizes
+        .iter()
+        .map(|&k| f64::from(k) * f64::from(k))
+        .sum();
     let d = if n > 0.0 { (sum_sq / n).max(1.0) } else { 1.0 };
     let eff = n / d;
     let chi_inv = |p: f64, dof: f64| {
@@ -489,7 +492,11 @@ pub fn density_ci95(unit_sizes: &[u32], area_cm2: f64) -> [f64; 2] {
             .map(|c| c.inverse_cdf(p))
             .unwrap_or(f64::NAN)
     };
-    let lo = if eff > 0.0 { chi_inv(0.025, 2.0 * eff) / 2.0 } else { 0.0 };
+    let lo = if eff > 0.0 {
+        chi_inv(0.025, 2.0 * eff) / 2.0
+    } else {
+        0.0
+    };
     let hi = chi_inv(0.975, 2.0 * eff + 2.0) / 2.0;
     [lo * d / area_cm2, hi * d / area_cm2]
 }
@@ -498,13 +505,14 @@ pub fn density_ci95(unit_sizes: &[u32], area_cm2: f64) -> [f64; 2] {
 mod tests {
     use super::*;
 
-    // Garwood interval values checked against R: poisson.test(100)$conf.int = 81.36 121.63,
-    // poisson.test(0)$conf.int = 0 3.689.
+    // Reference values: the exact Poisson limits solved independently by bisection on the
+    // Poisson CDF in Python (P(X >= 100; lo) = 0.025 -> 81.36399; P(X <= 100; hi) = 0.025 ->
+    // 121.62679; P(X <= 0; hi) = 0.025 -> 3.68888), matching R's poisson.test.
     #[test]
     fn ci_matches_garwood() {
         let [lo, hi] = density_ci95(&[1; 100], 1.0);
-        assert!((lo - 81.3647).abs() < 1e-3, "{lo}");
-        assert!((hi - 121.6345).abs() < 1e-3, "{hi}");
+        assert!((lo - 81.36399).abs() < 1e-3, "{lo}");
+        assert!((hi - 121.62679).abs() < 1e-3, "{hi}");
         let [lo, hi] = density_ci95(&[], 0.5);
         assert_eq!(lo, 0.0);
         assert!((hi - 3.688879 / 0.5).abs() < 1e-4, "{hi}");
@@ -516,8 +524,8 @@ mod tests {
         let single = density_ci95(&[1; 100], 1.0);
         let pairs = density_ci95(&[2; 50], 1.0);
         assert!(pairs[1] - pairs[0] > single[1] - single[0]);
-        // D = 2, effective count 50: Garwood(50) = [37.11, 65.92], times 2.
-        assert!((pairs[0] - 2.0 * 37.1111).abs() < 0.01, "{pairs:?}");
-        assert!((pairs[1] - 2.0 * 65.9193).abs() < 0.01, "{pairs:?}");
+        // D = 2, effective count 50: Garwood(50) = [37.1110, 65.9188] (same bisection), times 2.
+        assert!((pairs[0] - 2.0 * 37.11096).abs() < 0.01, "{pairs:?}");
+        assert!((pairs[1] - 2.0 * 65.91877).abs() < 0.01, "{pairs:?}");
     }
 }

@@ -39,7 +39,11 @@ pub fn naive_count(image: &DynamicImage, scale: PixelScale) -> u32 {
     let r = scale.um_to_px(BLACKHAT_RADIUS_UM).round().clamp(1.0, 255.0) as u8;
     let closed = grayscale_close(&gray, &Mask::disk(r));
     let mut blackhat = GrayImage::new(gray.width(), gray.height());
-    for ((o, c), g) in blackhat.pixels_mut().zip(closed.pixels()).zip(gray.pixels()) {
+    for ((o, c), g) in blackhat
+        .pixels_mut()
+        .zip(closed.pixels())
+        .zip(gray.pixels())
+    {
         *o = Luma([c[0].saturating_sub(g[0])]);
     }
     let level = otsu_level(&blackhat);

@@ -58,6 +58,9 @@ pub struct CountArgs {
     /// Count only inside a circle of this area (cm²) centred on the tattoo dot (or the image centre).
     #[arg(long, value_name = "A")]
     pub roi_area_cm2: Option<f64>,
+    /// Write a review overlay PNG per image into DIR (created if missing; skipped when searching inputs).
+    #[arg(long, value_name = "DIR")]
+    pub overlay_dir: Option<PathBuf>,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -69,7 +72,9 @@ fn parse_roi(args: &CountArgs) -> Result<Option<Roi>, Error> {
             .split(',')
             .map(|p| p.trim().parse::<f64>())
             .collect::<Result<_, _>>()
-            .map_err(|_| Error::invalid_input(format!("--roi-circle `{s}`: expected CX,CY,R_UM")))?;
+            .map_err(|_| {
+                Error::invalid_input(format!("--roi-circle `{s}`: expected CX,CY,R_UM"))
+            })?;
         if v.len() != 3 || v.iter().any(|x| !x.is_finite()) || v[2] <= 0.0 {
             return Err(Error::invalid_input(format!(
                 "--roi-circle `{s}`: expected CX,CY,R_UM with a positive radius"
@@ -101,13 +106,15 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
     let pipeline = Pipeline::new(cfg)?;
     let roi = parse_roi(&args)?;
     if let Some(p) = args.pixel_size_um {
-        trichometry::PixelScale::new(p).map_err(|e| Error::invalid_input(format!("--pixel-size-um: {e}")))?;
+        trichometry::PixelScale::new(p)
+            .map_err(|e| Error::invalid_input(format!("--pixel-size-um: {e}")))?;
     }
     let mut inputs: Vec<BatchInput> = Vec::new();
     if let Some(m) = &args.manifest {
         inputs.extend(batch::read_manifest(m)?);
     }
-    inputs.extend(batch::expand_inputs(&args.inputs, &[])?);
+    let skip: Vec<PathBuf> = args.overlay_dir.iter().cloned().collect();
+    inputs.extend(batch::expand_inputs(&args.inputs, &skip)?);
     if inputs.is_empty() {
         return Err(Error::invalid_input("no images found in the given inputs"));
     }
@@ -145,10 +152,14 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
         pb
     };
 
+    if let Some(dir) = &args.overlay_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::from_io(e, dir))?;
+    }
     let opts = BatchOptions {
         pixel_size_um: args.pixel_size_um,
         roi,
         cancel: Some(&cancel),
+        overlay_dir: args.overlay_dir.clone(),
     };
     let mut writer = ReportWriter::new(format, &mut sink, &inputs);
     let mut errors = 0usize;
@@ -270,12 +281,13 @@ impl<'a> ReportWriter<'a> {
                 if first {
                     writeln!(
                         self.out,
-                        "{:<40} {:>6} {:>12} {:>9} {:>7}  {}",
-                        "image", "hairs", "hairs/cm²", "area cm²", "µm/px", "flags / error"
+                        "{:<40} {:>6} {:>12} {:>9} {:>7}  flags / error",
+                        "image", "hairs", "hairs/cm²", "area cm²", "µm/px"
                     )
                     .map_err(Self::io)?;
                 }
-                let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
+                let opt =
+                    |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
                 let note = match &r.error {
                     Some(e) => format!("ERROR {}: {e}", r.error_kind.as_deref().unwrap_or("")),
                     None => r.qc_flags.join(","),

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Count hairs and compute density per image.
-    Count(count::CountArgs),
+    Count(Box<count::CountArgs>),
     /// Generate synthetic scalp images with exact ground truth.
     Synth(synth::SynthArgs),
     /// Score counts (or hair positions) against ground truth.
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Count(a) => count::run(a),
+        Command::Count(a) => count::run(*a),
         Command::Synth(a) => synth::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Study(a) => study::run(a),

@@ -1,0 +1,280 @@
+//! End-to-end tests of `trichometry count`: output fields, formats, exit codes,
+//! error records, manifest handling, and the report schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trichometry"))
+}
+
+fn run(args: &[&str], cwd: Option<&Path>) -> Output {
+    let mut c = bin();
+    c.args(args);
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
+    c.output().expect("run trichometry")
+}
+
+fn jsonl(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+fn schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json"),
+    )
+    .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).expect("valid schema")
+}
+
+fn assert_valid(v: &Value) {
+    let validator = schema();
+    let errors: Vec<String> = validator.iter_errors(v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors {errors:?} in {v}");
+}
+
+/// A small valid PNG: light skin with one dark bar.
+fn write_png(path: &Path) {
+    let mut img = image::RgbImage::from_pixel(120, 100, image::Rgb([215, 185, 170]));
+    for y in 20..80 {
+        for x in 58..63 {
+            img.put_pixel(x, y, image::Rgb([40, 30, 25]));
+        }
+    }
+    img.save(path).unwrap();
+}
+
+// A missing file, a corrupt file and an uncalibrated image each give an error record
+// (never a crash), the other images still get results, and the exit status is 1.
+#[test]
+fn error_records_do_not_stop_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.png");
+    write_png(&good);
+    std::fs::write(dir.path().join("bad.jpg"), b"this is not a jpeg").unwrap();
+    let manifest = dir.path().join("m.csv");
+    std::fs::write(
+        &manifest,
+        "image,pixel_size_um,subject\ngood.png,5,s1\nmissing.png,5,s2\nbad.jpg,5,s3\ngood.png,,s4\ngood.png,abc,s5\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "count",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = jsonl(&out);
+    assert_eq!(recs.len(), 5);
+    let kinds: Vec<Value> = recs.iter().map(|r| r["error_kind"].clone()).collect();
+    assert_eq!(kinds[0], Value::Null, "{}", recs[0]);
+    assert_eq!(kinds[1], "not_found");
+    assert_eq!(kinds[2], "unsupported_format");
+    assert_eq!(kinds[3], "calibration_missing");
+    assert_eq!(kinds[4], "invalid_input");
+    // Input order and verbatim image strings; manifest extras carried into meta.
+    let images: Vec<&str> = recs.iter().map(|r| r["image"].as_str().unwrap()).collect();
+    assert_eq!(
+        images,
+        ["good.png", "missing.png", "bad.jpg", "good.png", "good.png"]
+    );
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(r["meta"]["subject"], format!("s{}", i + 1));
+        assert_valid(r);
+    }
+    // Error messages name the file.
+    assert!(recs[1]["error"].as_str().unwrap().contains("missing.png"));
+    assert!(recs[2]["error"].as_str().unwrap().contains("bad.jpg"));
+    assert!(
+        recs[4]["error"].as_str().unwrap().contains("line 6"),
+        "{}",
+        recs[4]
+    );
+    // Measurement fields are null on error records.
+    for r in &recs[1..] {
+        assert!(
+            r["hair_count"].is_null() && r["density_per_cm2"].is_null() && r["hairs"].is_null()
+        );
+    }
+    // The good image: calibration from the manifest, provenance filled.
+    let g = &recs[0];
+    assert_eq!(g["calibration_source"], "manifest");
+    assert_eq!(g["provenance"]["calibration_source"], "manifest");
+    assert_eq!(g["width"], 120);
+    assert_eq!(g["height"], 100);
+    assert_eq!(g["input_sha256"].as_str().unwrap().len(), 64);
+    let area = g["field_area_cm2"].as_f64().unwrap();
+    assert!((area - 120.0 * 100.0 * 25.0 * 1e-8).abs() < 1e-12);
+    assert_eq!(
+        g["hair_count"].as_u64().unwrap() as usize,
+        g["hairs"].as_array().unwrap().len()
+    );
+}
+
+// Usage and configuration errors before any image is processed exit with 2.
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[calibration]\npixel_size = 3\n").unwrap();
+    let png = dir.path().join("a.png");
+    write_png(&png);
+    let out = run(
+        &[
+            "count",
+            "--config",
+            cfg.to_str().unwrap(),
+            png.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("c.toml"));
+    let out = run(&["count", "--bogus-flag", png.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let bad_manifest = dir.path().join("m.csv");
+    std::fs::write(&bad_manifest, "file,pixel_size_um\na.png,5\n").unwrap();
+    let out = run(
+        &["count", "--manifest", bad_manifest.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("image"));
+    let out = run(
+        &["count", "--pixel-size-um", "0", png.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["count", dir.path().join("nope").to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+// Folders are searched recursively, sorted bytewise, extensions matched case-insensitively,
+// and the flag's calibration is recorded as `flag`.
+#[test]
+fn folders_are_sorted_and_filtered() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for name in ["b.PNG", "a.png", "sub/c.png", "Z.png"] {
+        write_png(&dir.path().join(name));
+    }
+    std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    let out = run(
+        &["count", "--pixel-size-um", "4", "--format", "jsonl", "."],
+        Some(dir.path()),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = jsonl(&out);
+    let images: Vec<&str> = recs.iter().map(|r| r["image"].as_str().unwrap()).collect();
+    assert_eq!(images, ["./Z.png", "./a.png", "./b.PNG", "./sub/c.png"]);
+    for r in &recs {
+        assert_eq!(r["calibration_source"], "flag");
+        assert_eq!(r["pixel_size_um"], 4.0);
+        assert_valid(r);
+    }
+}
+
+// CSV output: a header, one row per image, manifest extras as trailing columns;
+// --hairs-csv writes one row per counted hair; --output writes the file atomically.
+#[test]
+fn csv_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("a.png"));
+    std::fs::write(
+        dir.path().join("m.csv"),
+        "image,pixel_size_um,visit\na.png,5,baseline\n",
+    )
+    .unwrap();
+    let out_csv: PathBuf = dir.path().join("out.csv");
+    let hairs_csv: PathBuf = dir.path().join("hairs.csv");
+    let out = run(
+        &[
+            "count",
+            "--manifest",
+            "m.csv",
+            "--format",
+            "csv",
+            "--output",
+            out_csv.to_str().unwrap(),
+            "--hairs-csv",
+            hairs_csv.to_str().unwrap(),
+        ],
+        Some(dir.path()),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rdr = csv::Reader::from_path(&out_csv).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    assert_eq!(&headers[0], "image");
+    assert_eq!(headers.iter().next_back(), Some("visit"));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][col("visit")], "baseline");
+    let count: usize = rows[0][col("hair_count")].parse().unwrap();
+    let mut hairs = csv::Reader::from_path(&hairs_csv).unwrap();
+    assert_eq!(hairs.records().count(), count);
+    // No temporary files left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+// JSON output is one array of records; every record validates against the schema.
+#[test]
+fn json_array_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("a.png"));
+    std::fs::write(dir.path().join("b.png"), b"").unwrap();
+    let out = run(
+        &[
+            "count",
+            "--pixel-size-um",
+            "5",
+            "--format",
+            "json",
+            "a.png",
+            "b.png",
+        ],
+        Some(dir.path()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    for r in arr {
+        assert_valid(r);
+    }
+    assert!(arr[1]["error_kind"].is_string());
+}
