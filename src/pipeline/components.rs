@@ -55,9 +55,9 @@ pub struct ComponentConfig {
     /// component is a bubble (dark rim around a bright centre). Default: 0.15.
     pub bubble_min_hole_fraction: f64,
     /// Wiggly components (skeleton length / Feret diameter above this) with low
-    /// contrast are skin texture lines. Default: 1.35.
+    /// contrast are skin texture lines. Default: 1.6.
     pub texture_max_tortuosity: f64,
-    /// "Low contrast" for texture lines: mean contrast below this many noise σ. Default: 8.
+    /// "Low contrast" for texture lines: mean contrast below this many noise σ. Default: 4.
     pub texture_max_contrast_sigma: f64,
 }
 
@@ -74,8 +74,8 @@ impl Default for ComponentConfig {
             tattoo_max_diameter_um: 1500.0,
             tattoo_min_contrast: 0.5,
             bubble_min_hole_fraction: 0.15,
-            texture_max_tortuosity: 1.35,
-            texture_max_contrast_sigma: 8.0,
+            texture_max_tortuosity: 1.6,
+            texture_max_contrast_sigma: 4.0,
         }
     }
 }
@@ -506,4 +506,38 @@ pub fn components(
         out.push((c, r));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A 10×10 chessboard is 1 component under Eight and 50 under Four (counted by hand).
+    #[test]
+    fn chessboard_connectivity() {
+        let m = HairMask(image::GrayImage::from_fn(10, 10, |x, y| {
+            Luma([if (x + y) % 2 == 0 { 255 } else { 0 }])
+        }));
+        assert_eq!(label(&m, Connectivity::Eight).count, 1);
+        assert_eq!(label(&m, Connectivity::Four).count, 50);
+    }
+
+    // Labels are 1..=count in raster order of each component's first pixel.
+    #[test]
+    fn labels_in_raster_order() {
+        // A U shape whose right arm starts first on row 0 would merge late.
+        let rows = ["#.#.", "#.#.", "###.", "...#"];
+        let m = HairMask(image::GrayImage::from_fn(4, 4, |x, y| {
+            Luma([if rows[y as usize].as_bytes()[x as usize] == b'#' {
+                255
+            } else {
+                0
+            }])
+        }));
+        let l = label(&m, Connectivity::Four);
+        assert_eq!(l.count, 2);
+        assert_eq!(l.image.get_pixel(0, 0)[0], 1);
+        assert_eq!(l.image.get_pixel(2, 0)[0], 1);
+        assert_eq!(l.image.get_pixel(3, 3)[0], 2);
+    }
 }

