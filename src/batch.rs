@@ -173,6 +173,13 @@ pub fn process_one(pipeline: &Pipeline, input: &BatchInput, opts: &BatchOptions)
     );
     report.input_sha256 = Some(sha);
     crate::report::fill_from_analysis(&mut report, &analysis, scale, pipeline.config());
+    if let Some(dir) = &opts.overlay_dir {
+        let out = crate::overlay::render_overlay(&decoded.image, &analysis, scale);
+        let path = dir.join(overlay_file_name(&input.image));
+        if out.save(&path).is_err() {
+            report.qc_flags.push("overlay_write_failed".to_string());
+        }
+    }
     report
 }
 

@@ -167,8 +167,10 @@ pub fn extract_segments(
         .collect();
     let mut out = Vec::new();
     let tol = tol_px.max(0.75);
-    let mut buckets: std::collections::HashMap<i64, Vec<(f32, usize)>> =
-        std::collections::HashMap::new();
+    // A BTreeMap, not a HashMap: its iteration order is fixed, so ties between
+    // equally long runs resolve the same way on every run and machine.
+    let mut buckets: std::collections::BTreeMap<i64, Vec<(f32, usize)>> =
+        std::collections::BTreeMap::new();
     while out.len() < 12 && pts.len() >= 2 {
         // (length, angle index, points of the run)
         let mut best: Option<(f32, Vec<usize>)> = None;
