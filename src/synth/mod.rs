@@ -47,12 +47,12 @@
 //! ```
 //!
 //! # References
-//! [1] L. Rudnicka, M. Olszewska, A. Rakowska, M. Slowinska (2011),
+//! \[1\] L. Rudnicka, M. Olszewska, A. Rakowska, M. Slowinska (2011),
 //!     "Trichoscopy update 2011", J. Dermatol. Case Rep. 5(4):82-88. doi:10.3315/jdcr.2011.1083
-//! [2] R. Hoffmann (2001), "TrichoScan: combining epiluminescence microscopy with
+//! \[2\] R. Hoffmann (2001), "TrichoScan: combining epiluminescence microscopy with
 //!     digital image analysis for the measurement of hair growth in vivo",
 //!     Eur. J. Dermatol. 11(4):362-368.
-//! [3] D. A. Whiting (1993), "Diagnostic and predictive value of horizontal sections
+//! \[3\] D. A. Whiting (1993), "Diagnostic and predictive value of horizontal sections
 //!     of scalp biopsy specimens in male pattern androgenetic alopecia",
 //!     J. Am. Acad. Dermatol. 28(5):755-763 (follicular units, terminal/vellus cut-offs).
 

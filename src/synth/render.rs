@@ -20,11 +20,11 @@
 //! test would catch a platform where they do not.
 //!
 //! # References
-//! [1] IEC 61966-2-1:1999, sRGB transfer function.
-//! [2] A. Foi, M. Trimeche, V. Katkovnik, K. Egiazarian (2008), "Practical
+//! \[1\] IEC 61966-2-1:1999, sRGB transfer function.
+//! \[2\] A. Foi, M. Trimeche, V. Katkovnik, K. Egiazarian (2008), "Practical
 //!     Poissonian-Gaussian noise modeling and fitting for single-image raw-data",
 //!     IEEE Trans. Image Process. 17(10):1737-1754. doi:10.1109/TIP.2008.2001399
-//! [3] K. Perlin (1985), "An image synthesizer", SIGGRAPH '85, 287-296 (value/gradient noise textures).
+//! \[3\] K. Perlin (1985), "An image synthesizer", SIGGRAPH '85, 287-296 (value/gradient noise textures).
 
 use image::{Rgb, RgbImage};
 

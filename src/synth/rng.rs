@@ -6,8 +6,8 @@
 //! change an image. Seeds are derived with SHA-256 (see [`derive_seed`]).
 //!
 //! # References
-//! [1] D. J. Bernstein (2008), "ChaCha, a variant of Salsa20", SASC 2008.
-//! [2] G. E. P. Box, M. E. Muller (1958), "A note on the generation of random
+//! \[1\] D. J. Bernstein (2008), "ChaCha, a variant of Salsa20", SASC 2008.
+//! \[2\] G. E. P. Box, M. E. Muller (1958), "A note on the generation of random
 //!     normal deviates", Ann. Math. Statist. 29(2):610-611. doi:10.1214/aoms/1177706645
 
 use rand_chacha::ChaCha8Rng;
