@@ -141,7 +141,7 @@ pub fn process_one(pipeline: &Pipeline, input: &BatchInput, opts: &BatchOptions)
         Ok(x) => x,
         Err(e) => return fail(e.with_path(&input.path), Some(sha), None),
     };
-    let decoded = match decode::decode_bytes(&bytes, &cfg.limits) {
+    let decoded = match decode::decode_hashed(&bytes, sha.clone(), &cfg.limits) {
         Ok(d) => d,
         Err(e) => return fail(e.with_path(&input.path), Some(sha), Some(source)),
     };
@@ -363,6 +363,31 @@ pub fn read_manifest(path: &Path) -> Result<Vec<BatchInput>> {
     parse_manifest(&text, path.parent().unwrap_or(Path::new(""))).map_err(|e| e.with_path(path))
 }
 
+/// Opens manifest CSV bytes: a strict (non-ragged) reader with trimmed cells,
+/// and the header names with any UTF-8 byte-order mark removed. Shared by the
+/// count manifest and the study manifest.
+///
+/// # Errors
+/// `manifest_invalid` (line 1) when the header row cannot be read.
+pub(crate) fn manifest_reader(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| {
+            Error::new(ErrorKind::Manifest {
+                line: 1,
+                reason: e.to_string(),
+            })
+        })?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    Ok((rdr, headers))
+}
+
 /// Parses manifest CSV bytes; relative image paths are joined onto `base_dir`.
 /// See [`read_manifest`].
 ///
@@ -370,16 +395,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<BatchInput>> {
 /// `manifest_invalid` when the bytes are not CSV or have no `image` column.
 pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<Vec<BatchInput>> {
     let bad = |line: u64, reason: String| Error::new(ErrorKind::Manifest { line, reason });
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| bad(1, e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let (mut rdr, headers) = manifest_reader(bytes)?;
     let col = |name: &str| headers.iter().position(|h| h == name);
     let Some(image_col) = col("image") else {
         return Err(bad(

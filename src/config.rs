@@ -20,6 +20,21 @@ pub use crate::pipeline::segment::SegmentConfig;
 /// Current version of the configuration schema; bumped on breaking semantic change.
 pub const CONFIG_SCHEMA_VERSION: u32 = 1;
 
+/// Checks that a configuration value is a finite positive number.
+///
+/// # Errors
+/// [`crate::ErrorKind::Config`] naming `field` (its dotted path, e.g. `count.unit_radius_um`).
+pub(crate) fn require_positive(value: f64, field: &'static str) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            format!("must be a positive number, got {value}"),
+        ))
+    }
+}
+
 /// Calibration settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -199,7 +199,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// ends early, `decode_failed` for other corrupt data (including a panic
 /// inside a decoder).
 pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded> {
-    let input_sha256 = sha256_hex(bytes);
+    decode_hashed(bytes, sha256_hex(bytes), limits)
+}
+
+/// [`decode_bytes`] for a caller that has already hashed the bytes (the batch
+/// runner hashes every file before decoding, for its error records), so the
+/// file is not hashed twice.
+pub(crate) fn decode_hashed(
+    bytes: &[u8],
+    input_sha256: String,
+    limits: &DecodeLimits,
+) -> Result<Decoded> {
     let format = sniff(bytes)?;
     let scan = match format {
         ImageFormat::Jpeg => scan_jpeg(bytes),

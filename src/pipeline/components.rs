@@ -86,16 +86,7 @@ impl ComponentConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |v: f64, f: &'static str| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    f,
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
+        let pos = crate::config::require_positive;
         pos(self.min_area_um2, "components.min_area_um2")?;
         pos(self.max_area_um2, "components.max_area_um2")?;
         pos(self.min_length_um, "components.min_length_um")?;

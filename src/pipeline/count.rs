@@ -90,16 +90,7 @@ impl CountConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |v: f64, f: &'static str| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    f,
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
+        let pos = crate::config::require_positive;
         pos(self.min_hair_length_um, "count.min_hair_length_um")?;
         pos(self.unit_radius_um, "count.unit_radius_um")?;
         pos(self.unclipped_length_um, "count.unclipped_length_um")?;

@@ -95,16 +95,7 @@ impl MeasureConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |v: f64, f: &'static str| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    f,
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
+        let pos = crate::config::require_positive;
         pos(self.classes.vellus_max_um, "measure.classes.vellus_max_um")?;
         pos(
             self.classes.terminal_min_um,

@@ -98,16 +98,7 @@ impl PreprocessConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |v: f64, f: &'static str| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    f,
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
+        let pos = crate::config::require_positive;
         pos(self.background_window_um, "preprocess.background_window_um")?;
         pos(self.background_cell_um, "preprocess.background_cell_um")?;
         pos(self.min_blank_area_um2, "preprocess.min_blank_area_um2")?;

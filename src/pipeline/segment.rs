@@ -80,16 +80,7 @@ impl SegmentConfig {
     /// # Errors
     /// [`crate::ErrorKind::Config`] naming the invalid field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |v: f64, f: &'static str| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    f,
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
+        let pos = crate::config::require_positive;
         pos(self.high_sigma, "segment.high_sigma")?;
         pos(self.low_sigma, "segment.low_sigma")?;
         pos(self.min_contrast, "segment.min_contrast")?;

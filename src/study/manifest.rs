@@ -172,16 +172,7 @@ pub fn read_manifest(path: &Path) -> Result<StudyManifest> {
 /// `manifest_invalid` when the bytes are not CSV (ragged rows included) or a required column is missing.
 pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
     let bad = |line: u64, reason: String| Error::new(ErrorKind::Manifest { line, reason });
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| bad(1, e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let (mut rdr, headers) = crate::batch::manifest_reader(bytes)?;
     let col = |name: &str| headers.iter().position(|h| h == name);
     let mut required = [0usize; 3];
     for (slot, name) in required.iter_mut().zip(["subject", "visit", "image"]) {
