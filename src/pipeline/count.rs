@@ -32,7 +32,7 @@ use super::components::Component;
 use super::measure::{
     self, centre_profile, polyline_length, quantile, width_profile, MeasureConfig,
 };
-use super::preprocess::GrayF32;
+use super::preprocess::{GrayF32, Polarity, Preprocessed};
 use super::ComponentDecision;
 use crate::calibrate::PixelScale;
 use crate::error::{Error, Result};
@@ -62,6 +62,17 @@ pub struct CountConfig {
     pub reject_loose_clippings: bool,
     /// Density weight of a border-cut hair whose free end cannot be told. Default: 0.5.
     pub border_ambiguous_weight: f64,
+    /// A shaft whose centre-line contrast is below this fraction of another
+    /// shaft's in the same component, that touches that shaft's end and is
+    /// short beside it, is the exit's opening or sub-surface shadow. Default: 0.4.
+    pub shadow_contrast_ratio: f64,
+    /// How near (in the stronger shaft's widths) a shadow must come to its end. Default: 2.
+    pub shadow_reach_widths: f64,
+    /// A shaft's median centre-line contrast must reach this many robust noise
+    /// σ of the flattened background. Default: 4.
+    pub min_shaft_contrast_sigma: f64,
+    /// ... and at least this relative contrast whatever the noise. Default: 0.04.
+    pub min_shaft_contrast: f64,
     /// Median shaft length above which the field is flagged `unclipped_field`, µm.
     /// Default: 3000 µm.
     pub unclipped_length_um: f64,
@@ -80,6 +91,10 @@ impl Default for CountConfig {
             reject_loose_clippings: true,
             border_ambiguous_weight: 0.5,
             unclipped_length_um: 3000.0,
+            shadow_contrast_ratio: 0.4,
+            shadow_reach_widths: 2.0,
+            min_shaft_contrast_sigma: 4.0,
+            min_shaft_contrast: 0.04,
         }
     }
 }
@@ -95,6 +110,18 @@ impl CountConfig {
         pos(self.unit_radius_um, "count.unit_radius_um")?;
         pos(self.unclipped_length_um, "count.unclipped_length_um")?;
         pos(self.exit_min_score, "count.exit_min_score")?;
+        pos(self.shadow_reach_widths, "count.shadow_reach_widths")?;
+        pos(
+            self.min_shaft_contrast_sigma,
+            "count.min_shaft_contrast_sigma",
+        )?;
+        pos(self.min_shaft_contrast, "count.min_shaft_contrast")?;
+        if !(0.0..=1.0).contains(&self.shadow_contrast_ratio) {
+            return Err(Error::config(
+                "count.shadow_contrast_ratio",
+                "must be in [0, 1]",
+            ));
+        }
         if !(self.max_bend_deg > 0.0 && self.max_bend_deg < 90.0) {
             return Err(Error::config("count.max_bend_deg", "must be in (0, 90)"));
         }
@@ -348,8 +375,17 @@ pub struct Shaft {
 /// two widths (fading into the subsurface shadow), plus the contrast found
 /// beyond the end (shadow continuing the shaft), plus half the relative
 /// widening over the last width (the opening); all relative to the shaft's
-/// median contrast and width. A blunt cut tip scores about 0.
-pub fn end_score(hairness: &GrayF32, s: &Shaft, at_start: bool, step_px: f32) -> f32 {
+/// median contrast and width. A blunt cut tip scores about 0. "Contrast beyond
+/// the end" is darkness against the skin (`dark_sign` = −1 turns the hairness
+/// of a light-hair image into darkness), since openings and shadows are dark
+/// whatever the hair's colour.
+pub fn end_score(
+    hairness: &GrayF32,
+    s: &Shaft,
+    at_start: bool,
+    step_px: f32,
+    dark_sign: f32,
+) -> f32 {
     let wpx = s.median_width_px.max(1.0);
     let c = s.contrast.max(1e-6);
     let n = s.centre.len();
@@ -383,7 +419,7 @@ pub fn end_score(hairness: &GrayF32, s: &Shaft, at_start: bool, step_px: f32) ->
                 end[0] + t[0] * d + nrm[0] * o,
                 end[1] + t[1] * d + nrm[1] * o,
             );
-            best = best.max(measure::sample(hairness, x, y));
+            best = best.max(dark_sign * measure::sample(hairness, x, y));
             o += 1.0;
         }
         out.push(best);
@@ -392,7 +428,7 @@ pub fn end_score(hairness: &GrayF32, s: &Shaft, at_start: bool, step_px: f32) ->
     let m_out = if out.is_empty() {
         0.0
     } else {
-        out.iter().sum::<f32>() / out.len() as f32 / c
+        out.iter().map(|v| v.max(0.0)).sum::<f32>() / out.len() as f32 / c
     };
     let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
     let wend: Vec<f32> = if s.widths.is_empty() {
@@ -461,26 +497,38 @@ struct Candidate {
 
 /// Runs stage 5 on the hair-candidate components.
 ///
-/// `visible` is 255 where the image can be seen; `analysed` is 255 where an
-/// exit point counts (visible ∩ ROI).
+/// `pre` holds the hairness map, its noise level and polarity, and the
+/// visibility mask; `analysed` is 255 where an exit point counts (visible ∩ ROI).
 ///
 /// # Errors
 /// [`crate::ErrorKind::Config`] on an invalid configuration.
 pub fn count(
     candidates: &[&Component],
-    hairness: &GrayF32,
-    visible: &GrayImage,
+    pre: &Preprocessed,
     analysed: &GrayImage,
     scale: PixelScale,
     cfg: &CountConfig,
     mcfg: &MeasureConfig,
 ) -> Result<Counted> {
     cfg.validate()?;
+    // The opening and the sub-surface shadow beyond an exit are darker than
+    // the skin whatever the hair's colour: for light hairs on dark skin the
+    // exit cue is the opposite sign of the hairness map.
+    let dark_sign = if pre.polarity == Polarity::Light {
+        -1.0
+    } else {
+        1.0
+    };
+    let (hairness, visible) = (&pre.hairness, &pre.visible);
+    // A shaft must stand out of the skin's own texture and noise.
+    let min_contrast =
+        (cfg.min_shaft_contrast_sigma as f32 * pre.noise_sigma).max(cfg.min_shaft_contrast as f32);
     mcfg.validate()?;
     let step = scale.um_to_px(mcfg.sample_step_um).max(1.0) as f32;
     let max_half = scale.um_to_px(mcfg.max_half_width_um).max(3.0) as f32;
     let min_len_px = scale.um_to_px(cfg.min_hair_length_um) as f32;
     let mut shafts: Vec<Shaft> = Vec::new();
+    let mut faint_comps: Vec<usize> = Vec::new();
     for (ci, c) in candidates.iter().enumerate() {
         let wpx = scale.um_to_px(c.width_um).max(1.0) as f32;
         let tol = (0.3 * wpx).max(1.5);
@@ -507,6 +555,10 @@ pub fn count(
             let single = quantile(&inner, 0.1).unwrap_or(wpx);
             let median_w = quantile(&inner, 0.5).unwrap_or(wpx);
             let contrast = quantile(&centre, 0.5).unwrap_or(0.0);
+            if contrast < min_contrast {
+                faint_comps.push(ci);
+                continue;
+            }
             shafts.push(Shaft {
                 component: ci,
                 poly,
@@ -519,32 +571,99 @@ pub fn count(
             });
         }
     }
-    // Typical single width across the image (when enough shafts).
-    let typical = if shafts.len() >= 5 {
-        let v: Vec<f32> = shafts.iter().map(|s| s.median_width_px).collect();
-        quantile(&v, 0.5)
+    // Exit shadows: at an exit, the opening and the shaft's sub-surface
+    // shadow threshold together with the shaft into one blob whose skeleton
+    // spurs look like short extra shafts. A shaft far fainter than another of
+    // its component, touching that shaft's end and short beside it, is that
+    // shadow, not a hair.
+    let n_before = shafts.len();
+    let mut is_shadow = vec![false; n_before];
+    for (i, s) in shafts.iter().enumerate() {
+        let len_s = polyline_length(&s.poly);
+        is_shadow[i] = shafts.iter().enumerate().any(|(j, t)| {
+            if j == i || t.component != s.component {
+                return false;
+            }
+            let wt = t.median_width_px.max(1.0);
+            let len_t = polyline_length(&t.poly);
+            let ends_t = [t.poly[0], t.poly[t.poly.len() - 1]];
+            let touches = s.poly.iter().any(|&p| {
+                ends_t
+                    .iter()
+                    .any(|&e| dist(p, e) <= cfg.shadow_reach_widths as f32 * wt)
+            });
+            s.contrast < cfg.shadow_contrast_ratio as f32 * t.contrast
+                && len_s < (0.35 * len_t).max(4.0 * wt)
+                && touches
+        });
+    }
+    let mut shadow_comps: Vec<usize> = Vec::new();
+    let mut idx = 0;
+    shafts.retain(|s| {
+        let keep = !is_shadow[idx];
+        idx += 1;
+        if !keep {
+            shadow_comps.push(s.component);
+        }
+        keep
+    });
+    // Parallel shafts in one band. Widths are read only where the centre line
+    // is at full contrast (not the faded exit, not the shadow beyond it).
+    let ratio = cfg.split_width_ratio as f32;
+    let solid_widths = |s: &Shaft| -> Vec<f32> {
+        let nw = s.widths.len();
+        let idx: Vec<usize> = if nw >= 10 {
+            (nw / 10..nw - nw / 10).collect()
+        } else {
+            (0..nw).collect()
+        };
+        let aligned = s.centre.len() == nw;
+        idx.into_iter()
+            .filter(|&i| !aligned || s.centre[i] >= 0.6 * s.contrast)
+            .map(|i| s.widths[i])
+            .collect()
+    };
+    // The image's single-shaft width: shafts without a width step, long for their width.
+    let singles: Vec<f32> = shafts
+        .iter()
+        .filter_map(|s| {
+            let w = solid_widths(s);
+            let (q10, q60) = (quantile(&w, 0.1)?, quantile(&w, 0.6)?);
+            let long = polyline_length(&s.poly) >= 4.0 * q60;
+            (long && q10 > 0.0 && q60 / q10 < ratio).then_some(quantile(&w, 0.5)?)
+        })
+        .collect();
+    let typical = if singles.len() >= 5 {
+        quantile(&singles, 0.5)
     } else {
         None
     };
-    let ratio = cfg.split_width_ratio as f32;
     for s in &mut shafts {
-        let nw = s.widths.len();
-        let inner: Vec<f32> = if nw >= 10 {
-            s.widths[nw / 10..nw - nw / 10].to_vec()
-        } else {
-            s.widths.clone()
+        let w = solid_widths(s);
+        let (Some(q10), Some(q60), Some(med)) =
+            (quantile(&w, 0.1), quantile(&w, 0.6), quantile(&w, 0.5))
+        else {
+            continue;
         };
-        let q60 = quantile(&inner, 0.6).unwrap_or(0.0); // the wide part must cover ≥ 40% of the band
+        let len = polyline_length(&s.poly);
         let mut n = 1.0f32;
-        if s.single_width_px > 0.0 && q60 / s.single_width_px >= ratio {
-            n = (q60 / s.single_width_px).round();
+        // A step: one shaft continues beyond where two (or more) lie together.
+        // The narrow part must itself look like a whole shaft.
+        let narrow_ok = typical.is_none_or(|t| q10 >= 0.6 * t);
+        if q10 > 0.0 && q60 / q10 >= ratio && narrow_ok && len >= 3.0 * q60 {
+            n = (q60 / q10).round();
+            s.single_width_px = q10;
         } else if let Some(t) = typical {
-            if t > 0.0 && s.median_width_px / t >= ratio + 0.2 {
-                n = (s.median_width_px / t).round();
-                s.single_width_px = s.median_width_px / n;
+            // No step, but the whole band is several typical shafts wide.
+            if t > 0.0 && med / t >= ratio + 0.2 && len >= 3.0 * med {
+                n = (med / t).round();
+                s.single_width_px = med / n;
             }
         }
         s.n = (n as u32).clamp(1, cfg.max_hairs_per_band);
+        if std::env::var_os("TRICHO_DEBUG").is_some() {
+            eprintln!("shaft comp={} {:?}->{:?} len={:.0} single={:.1} med={:.1} q60={:.1} n={} contrast={:.3} typ={:?}", s.component, s.poly[0], s.poly[s.poly.len()-1], len, s.single_width_px, s.median_width_px, q60, s.n, s.contrast, typical);
+        }
     }
     // End scores and shared ends.
     let ends: Vec<[[f32; 2]; 2]> = shafts
@@ -554,13 +673,19 @@ pub fn count(
     let mut result = Counted::default();
     let mut comp_hairs: Vec<u32> = vec![0; candidates.len()];
     let mut comp_reason: Vec<Vec<&'static str>> = vec![Vec::new(); candidates.len()];
+    for c in shadow_comps {
+        comp_reason[c].push("exit_shadow");
+    }
+    for c in faint_comps {
+        comp_reason[c].push("below_noise");
+    }
     let mut cands: Vec<Candidate> = Vec::new();
     for (si, s) in shafts.iter().enumerate() {
         let wpx = s.median_width_px.max(1.0);
         let len_px = polyline_length(&s.poly) + s.single_width_px.max(1.0);
         let mut score = [
-            end_score(hairness, s, true, step),
-            end_score(hairness, s, false, step),
+            end_score(hairness, s, true, step, dark_sign),
+            end_score(hairness, s, false, step, dark_sign),
         ];
         let mut shared = [false, false];
         for e in 0..2 {

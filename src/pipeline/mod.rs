@@ -157,8 +157,7 @@ impl Pipeline {
         }
         let counted = count::count(
             &candidates,
-            &pre.hairness,
-            &pre.visible,
+            &pre,
             &analysed,
             scale,
             &cfg.count,
