@@ -274,6 +274,37 @@ pub fn extract_segments(
     out
 }
 
+/// Does the shaft's centre contrast start faint (below half its median over
+/// the first width from this end) and reach full contrast within a few widths?
+fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
+    let n = s.centre.len();
+    let k = ((wpx / step_px).ceil() as usize).max(1);
+    if n < 3 * k {
+        return false;
+    }
+    let at = |j: usize| {
+        if at_start {
+            s.centre[j]
+        } else {
+            s.centre[n - 1 - j]
+        }
+    };
+    let head: Vec<f32> = (0..k).map(at).collect();
+    let faint = quantile(&head, 0.5).is_some_and(|m| m < 0.5 * s.contrast);
+    let rises = (k..(4 * k).min(n)).any(|j| at(j) >= 0.9 * s.contrast);
+    faint && rises
+}
+
+/// Unit direction from end `e` (0 = start) of a shaft into the shaft.
+fn inward(s: &Shaft, e: usize) -> [f32; 2] {
+    let n = s.poly.len();
+    if e == 0 {
+        unit(s.poly[0], s.poly[1])
+    } else {
+        unit(s.poly[n - 1], s.poly[n - 2])
+    }
+}
+
 fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
 }
@@ -439,7 +470,10 @@ pub fn end_score(
         s.widths[s.widths.len() - kw.min(s.widths.len())..].to_vec()
     };
     let blob = quantile(&wend, 0.5).map_or(0.0, |x| (x / wpx - 1.2).max(0.0));
-    (1.0 - m_in).clamp(0.0, 1.0) + m_out.min(1.0) + 0.5 * blob.min(2.0)
+    // A shadow is fainter than its shaft; full contrast beyond the end is
+    // another object touching it (a shaft, a dot), which says nothing.
+    let shadow = if m_out < 0.7 { m_out } else { 0.0 };
+    (1.0 - m_in).clamp(0.0, 1.0) + shadow + 0.5 * blob.min(2.0)
 }
 
 /// Result of stage 5.
@@ -690,8 +724,16 @@ pub fn count(
         let mut shared = [false, false];
         for e in 0..2 {
             let near = 2.0 * wpx + 3.0;
+            // Hairs of one unit fan out of their common exit: both leave the
+            // shared point on the same side (directions within 90°). A tip
+            // that merely touches another hair's exit points the other way.
+            let away = inward(&shafts[si], e);
             shared[e] = ends.iter().enumerate().any(|(sj, oe)| {
-                sj != si && (dist(ends[si][e], oe[0]) <= near || dist(ends[si][e], oe[1]) <= near)
+                sj != si
+                    && (0..2).any(|f| {
+                        let d = inward(&shafts[sj], f);
+                        dist(ends[si][e], oe[f]) <= near && away[0] * d[0] + away[1] * d[1] > 0.0
+                    })
             });
             if shared[e] {
                 score[e] += 1.0;
@@ -713,10 +755,19 @@ pub fn count(
                 unit(s.poly[s.poly.len() - 2], s.poly[s.poly.len() - 1])
             }
         };
-        let edge = [
+        let mut edge = [
             at_edge(ends[si][0], tang(0), wpx / 2.0, visible),
             at_edge(ends[si][1], tang(1), wpx / 2.0, visible),
         ];
+        // An exit just inside the frame: what reaches the edge is the faint
+        // shadow beyond the exit, and the shaft rises to full contrast inside.
+        // A shaft cut by the frame is at full contrast where it is cut.
+        for e in 0..2 {
+            if edge[e] && !edge[1 - e] && rises_from_end(s, e == 0, wpx, step) {
+                edge[e] = false;
+                score[e] += 1.0;
+            }
+        }
         if len_px < min_len_px {
             comp_reason[s.component].push("too_short");
             continue;
@@ -756,7 +807,7 @@ pub fn count(
         let walkpts = measure::walk(&s.poly, step);
         // The exit is where the shaft reaches full contrast: a segmented
         // subsurface shadow beyond it is not part of the visible shaft.
-        let strong = 0.75 * s.contrast;
+        let strong = 0.5 * s.contrast;
         let first_strong = if walkpts.len() == s.centre.len() && !walkpts.is_empty() {
             let n = walkpts.len();
             (0..n)
