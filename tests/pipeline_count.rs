@@ -138,7 +138,14 @@ fn units_of_two_three_four_share_one_unit() {
         }
         let a = s.analyse();
         assert_eq!(count(&a), n, "{n}-hair unit: {:?}", a.components);
-        assert!(a.hairs.iter().all(|h| h.unit_id == a.hairs[0].unit_id));
+        assert!(
+            a.hairs.iter().all(|h| h.unit_id == a.hairs[0].unit_id),
+            "{n}: {:?}",
+            a.hairs
+                .iter()
+                .map(|h| (h.unit_id, h.exit, h.tip))
+                .collect::<Vec<_>>()
+        );
     }
 }
 
@@ -232,7 +239,7 @@ fn mixed_scene() -> Scene {
 fn rotation_and_mirror_invariant() {
     let s = mixed_scene();
     let n = count(&s.analyse());
-    assert_eq!(n, 4);
+    assert_eq!(n, 4, "{:?}", s.analyse().components);
     for img in [
         image::imageops::rotate90(&s.img),
         image::imageops::flip_horizontal(&s.img),

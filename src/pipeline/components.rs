@@ -266,6 +266,17 @@ impl Component {
     pub fn equivalent_diameter_um(&self) -> f64 {
         (4.0 * self.area_um2 / std::f64::consts::PI).sqrt()
     }
+
+    /// Is the filled outline (pixels plus enclosed holes) roughly a disc or a
+    /// square, rather than a mesh of crossing shafts? True when it fills at
+    /// least 55% of its bounding box and the box is at most twice as long as wide.
+    pub fn is_compact(&self) -> bool {
+        let bw = f64::from(self.bbox[2] - self.bbox[0] + 1);
+        let bh = f64::from(self.bbox[3] - self.bbox[1] + 1);
+        let filled = self.pixels.len() as f64 / (1.0 - self.hole_fraction).max(1e-6);
+        filled >= 0.55 * bw * bh && bw.max(bh) <= 2.0 * bw.min(bh)
+    }
+
     /// Centroid `(x, y)` in pixels.
     pub fn centroid(&self) -> (f64, f64) {
         let n = self.pixels.len().max(1) as f64;
@@ -444,7 +455,7 @@ pub fn reject_reason(
         return Some("too_large");
     }
     let round = c.elongation < cfg.min_elongation;
-    if c.hole_fraction >= cfg.bubble_min_hole_fraction {
+    if c.hole_fraction >= cfg.bubble_min_hole_fraction && c.is_compact() {
         return Some("bubble");
     }
     if round {

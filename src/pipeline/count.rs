@@ -295,6 +295,26 @@ fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
     faint && rises
 }
 
+/// Distance from `p` to a polyline, and the arc length along it (from its
+/// start) of the nearest point.
+fn nearest_on(poly: &[[f32; 2]], p: [f32; 2]) -> (f32, f32) {
+    let (mut best, mut at, mut s0) = (f32::INFINITY, 0.0f32, 0.0f32);
+    for seg in poly.windows(2) {
+        let (a, b) = (seg[0], seg[1]);
+        let ab = [b[0] - a[0], b[1] - a[1]];
+        let l2 = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-9);
+        let t = (((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1]) / l2).clamp(0.0, 1.0);
+        let q = [a[0] + t * ab[0], a[1] + t * ab[1]];
+        let d = dist(p, q);
+        if d < best {
+            best = d;
+            at = s0 + t * l2.sqrt();
+        }
+        s0 += l2.sqrt();
+    }
+    (best, at)
+}
+
 /// Unit direction from end `e` (0 = start) of a shaft into the shaft.
 fn inward(s: &Shaft, e: usize) -> [f32; 2] {
     let n = s.poly.len();
@@ -527,6 +547,8 @@ struct Candidate {
     length_px: f32,
     diameter_px: f32,
     weight: f64,
+    /// The exit is an end shared with other shafts of the component (a fan).
+    shared_exit: bool,
 }
 
 /// Runs stage 5 on the hair-candidate components.
@@ -695,9 +717,6 @@ pub fn count(
             }
         }
         s.n = (n as u32).clamp(1, cfg.max_hairs_per_band);
-        if std::env::var_os("TRICHO_DEBUG").is_some() {
-            eprintln!("shaft comp={} {:?}->{:?} len={:.0} single={:.1} med={:.1} q60={:.1} n={} contrast={:.3} typ={:?}", s.component, s.poly[0], s.poly[s.poly.len()-1], len, s.single_width_px, s.median_width_px, q60, s.n, s.contrast, typical);
-        }
     }
     // End scores and shared ends.
     let ends: Vec<[[f32; 2]; 2]> = shafts
@@ -727,13 +746,23 @@ pub fn count(
             // Hairs of one unit fan out of their common exit: both leave the
             // shared point on the same side (directions within 90°). A tip
             // that merely touches another hair's exit points the other way.
+            // The other shaft may also carry on through the common stem, so
+            // the end may meet its side close to its end (a fork).
             let away = inward(&shafts[si], e);
-            shared[e] = ends.iter().enumerate().any(|(sj, oe)| {
-                sj != si
-                    && (0..2).any(|f| {
-                        let d = inward(&shafts[sj], f);
-                        dist(ends[si][e], oe[f]) <= near && away[0] * d[0] + away[1] * d[1] > 0.0
-                    })
+            shared[e] = shafts.iter().enumerate().any(|(sj, o)| {
+                if sj == si || o.component != s.component {
+                    return false;
+                }
+                let (d_side, along) = nearest_on(&o.poly, ends[si][e]);
+                let len_o = polyline_length(&o.poly);
+                let reach = (3.0 * near).max(0.3 * len_o);
+                (0..2).any(|f| {
+                    let d = inward(o, f);
+                    let from_end = if f == 0 { along } else { len_o - along };
+                    let meets = dist(ends[si][e], ends[sj][f]) <= near
+                        || (d_side <= near && from_end <= reach);
+                    meets && away[0] * d[0] + away[1] * d[1] > 0.0
+                })
             });
             if shared[e] {
                 score[e] += 1.0;
@@ -869,6 +898,7 @@ pub fn count(
                     s.median_width_px
                 },
                 weight,
+                shared_exit: shared[exit_e],
             });
         }
     }
@@ -940,7 +970,14 @@ pub fn count(
     }
     for i in 0..kept.len() {
         for j in (i + 1)..kept.len() {
-            if kept[i].shaft == kept[j].shaft || dist(kept[i].exit, kept[j].exit) <= r_unit {
+            let (a, b) = (&kept[i], &kept[j]);
+            // Hairs fanning out of one opening: shaft ends meet there (or
+            // meet the side of the stem they share), while the estimated
+            // exits sit where each shaft leaves the common stem, a little apart.
+            let fan = (a.shared_exit || b.shared_exit)
+                && shafts[a.shaft].component == shafts[b.shaft].component
+                && dist(a.exit, b.exit) <= 3.0 * r_unit;
+            if a.shaft == b.shaft || fan || dist(a.exit, b.exit) <= r_unit {
                 let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                 if a != b {
                     parent[b] = a;

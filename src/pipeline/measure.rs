@@ -222,65 +222,6 @@ pub fn width_profile(
     out
 }
 
-/// Edge softness of a shaft: the median, over the points of [`walk`], of the
-/// profile's full width at 25% of its peak over its full width at 75%.
-///
-/// A shaft in focus above the skin is a bar with sharp edges (ratio near 1;
-/// about 1.5 for a 20 px bar under a 3 px blur); a shadow seen through the
-/// skin is diffused into a bell-shaped profile (a Gaussian gives
-/// √(ln 4 / ln (4/3)) ≈ 2.19). `None` when no point has a positive peak.
-///
-/// # Examples
-/// ```
-/// use trichometry::pipeline::{measure::edge_softness, preprocess::GrayF32};
-/// let bar = GrayF32::from_fn(60, 40, |x, _| image::Luma([if (22..38).contains(&x) { 1.0 } else { 0.0 }]));
-/// let s = edge_softness(&bar, &[[29.5, 5.0], [29.5, 35.0]], 2.0, 25.0).unwrap();
-/// assert!(s < 1.2);
-/// let bell = GrayF32::from_fn(60, 40, |x, _| image::Luma([(-((x as f32 - 29.5) / 6.0).powi(2) / 2.0).exp()]));
-/// let s = edge_softness(&bell, &[[29.5, 5.0], [29.5, 35.0]], 2.0, 25.0).unwrap();
-/// assert!((s - 2.19).abs() < 0.1, "{s}");
-/// ```
-pub fn edge_softness(
-    hairness: &GrayF32,
-    poly: &[[f32; 2]],
-    step_px: f32,
-    max_half_px: f32,
-) -> Option<f32> {
-    let mut ratios = Vec::new();
-    for (p, t) in walk(poly, step_px) {
-        let n = [-t[1], t[0]];
-        let at = |s: f32| sample(hairness, p[0] + n[0] * s, p[1] + n[1] * s);
-        let (mut peak, mut s0) = (f32::NEG_INFINITY, 0.0f32);
-        let mut s = -1.0;
-        while s <= 1.0 {
-            let v = at(s);
-            if v > peak {
-                peak = v;
-                s0 = s;
-            }
-            s += 0.25;
-        }
-        if peak <= 0.0 {
-            continue;
-        }
-        let crossing = |level: f32, dir: f32| {
-            let mut d = 0.25;
-            while d <= max_half_px {
-                if at(s0 + dir * d) < level {
-                    return Some(d);
-                }
-                d += 0.25;
-            }
-            None
-        };
-        let w = |frac: f32| Some(crossing(frac * peak, -1.0)? + crossing(frac * peak, 1.0)?);
-        if let (Some(w25), Some(w75)) = (w(0.25), w(0.75)) {
-            ratios.push(w25 / w75.max(0.25));
-        }
-    }
-    quantile(&ratios, 0.5)
-}
-
 /// Hairness along the centre line at each point of [`walk`].
 pub fn centre_profile(hairness: &GrayF32, poly: &[[f32; 2]], step_px: f32) -> Vec<f32> {
     walk(poly, step_px)

@@ -401,6 +401,36 @@ pub(crate) fn robust_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 
     1.4826 * median(dev).unwrap_or(0.0)
 }
 
+/// Noise level of a flattened contrast map whose structures lie in one tail:
+/// the smaller of the two one-sided robust σ (1.4826 × the median deviation
+/// above, resp. below, the median). Hairs covering a third of a dense field
+/// inflate the usual two-sided MAD on their side; the other side is skin.
+pub(crate) fn background_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
+    let stride = (values.len() / 200_000).max(1);
+    let mut sample: Vec<f32> = (0..values.len())
+        .step_by(stride)
+        .filter(|&i| keep(i))
+        .map(|i| values[i])
+        .collect();
+    let Some(med) = median_mut(&mut sample) else {
+        return 0.0;
+    };
+    let mut above: Vec<f32> = sample
+        .iter()
+        .filter(|&&v| v > med)
+        .map(|v| v - med)
+        .collect();
+    let mut below: Vec<f32> = sample
+        .iter()
+        .filter(|&&v| v < med)
+        .map(|v| med - v)
+        .collect();
+    // An empty side (a noise-free background) has no spread.
+    let a = median_mut(&mut above).unwrap_or(0.0);
+    let b = median_mut(&mut below).unwrap_or(0.0);
+    1.4826 * a.min(b)
+}
+
 /// Signed relative contrast `(I − B) / B` with a floor on `B`.
 fn relative_contrast(gray: &GrayF32, bg: &GrayF32) -> Vec<f32> {
     gray.as_raw()
@@ -480,7 +510,11 @@ pub fn preprocess(
             cfg.background_cell_um,
         );
         let c = relative_contrast(&gray, &bg);
-        let sigma = robust_sigma(&c, |i| visible.as_raw()[i] != 0);
+        let keep = |i: usize| visible.as_raw()[i] != 0;
+        // One-sided: hairs covering much of a dense field must not inflate
+        // the noise level; floored at ¾ of the two-sided MAD so that a clean
+        // skin side does not set levels below the skin's own texture.
+        let sigma = background_sigma(&c, keep).max(0.75 * robust_sigma(&c, keep));
         let (dark, light) = tail_masses(&c, &visible, sigma);
         let pol = match cfg.polarity {
             Polarity::Auto => {
