@@ -38,21 +38,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let work = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let started = std::time::Instant::now();
-    synth::write_dataset_with(
-        &work,
-        &DatasetOptions {
-            scenarios: Scenario::ALL.to_vec(),
-            n,
-            seed,
-            format: ImageFormat::Auto,
-            field_cm2: None,
-        },
-    )?;
-    eprintln!(
-        "generated {} images in {:.0?}",
-        n as usize * Scenario::ALL.len(),
-        started.elapsed()
-    );
+    // `--keep DIR` on a folder that already holds this dataset (same n, seed
+    // and generator version) reuses it: generating 600 images takes minutes.
+    let reuse = keep.is_some() && same_dataset(&work, n, seed);
+    if !reuse {
+        synth::write_dataset_with(
+            &work,
+            &DatasetOptions {
+                scenarios: Scenario::ALL.to_vec(),
+                n,
+                seed,
+                format: ImageFormat::Auto,
+                field_cm2: None,
+            },
+        )?;
+        std::fs::write(work.join("dataset.id"), dataset_id(n, seed))?;
+        eprintln!(
+            "generated {} images in {:.0?}",
+            n as usize * Scenario::ALL.len(),
+            started.elapsed()
+        );
+    }
 
     let pipeline = Pipeline::new(Config::default())?;
     let inputs = batch::read_manifest(&work.join("manifest.csv"))?;
@@ -147,4 +153,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&out, md)?;
     eprintln!("wrote {} in {:.0?}", out.display(), started.elapsed());
     Ok(())
+}
+
+/// Identifies a generated dataset: size, seed and generator version.
+fn dataset_id(n: u32, seed: u64) -> String {
+    format!("n={n} seed={seed} generator={}\n", synth::GENERATOR_VERSION)
+}
+
+/// Does `dir` hold the dataset `accuracy_report` would generate for `n` and `seed`?
+fn same_dataset(dir: &std::path::Path, n: u32, seed: u64) -> bool {
+    std::fs::read_to_string(dir.join("dataset.id")).is_ok_and(|s| s == dataset_id(n, seed))
 }

@@ -142,29 +142,41 @@ impl Pipeline {
         }
 
         let mut decisions: Vec<ComponentDecision> = Vec::new();
-        let mut candidates: Vec<&components::Component> = Vec::new();
-        for (c, reason) in &comps {
-            match reason {
-                None => candidates.push(c),
-                Some("too_small") => {}
-                Some(r) => decisions.push(ComponentDecision {
-                    bbox: c.bbox,
-                    area_px: c.pixels.len() as u64,
-                    hairs: 0,
-                    reason: (*r).to_string(),
-                }),
+        let mut counted = self.count_pass(&pre, &comps, &analysed, scale, &mut decisions)?;
+        if cfg.preprocess.both_polarities && cfg.preprocess.polarity == preprocess::Polarity::Auto {
+            // Hairs of the other polarity, away from the main polarity's
+            // shafts (their highlights and rims are not hairs).
+            let other = pre.opposite();
+            let near_main = dilate_mask(&mask.0, scale.um_to_px(cfg.measure.max_half_width_um));
+            let other_mask = segment::segment(&other, scale, &cfg.segment)?;
+            let other_comps: Vec<_> =
+                components::components(&other_mask, &other, scale, &cfg.components)?
+                    .into_iter()
+                    .filter(|(c, _)| {
+                        !c.pixels
+                            .iter()
+                            .any(|&(x, y)| near_main.get_pixel(x, y)[0] != 0)
+                    })
+                    .collect();
+            let more = self.count_pass(&other, &other_comps, &analysed, scale, &mut decisions)?;
+            if !more.hairs.is_empty() {
+                qc_flags.push("mixed_polarity".to_string());
             }
+            let (n0, u0) = (
+                counted.hairs.len() as u32,
+                counted.hairs.iter().map(|h| h.unit_id).max().unwrap_or(0),
+            );
+            counted.hairs.extend(more.hairs.into_iter().map(|mut h| {
+                h.id += n0;
+                h.unit_id += u0;
+                h
+            }));
+            counted.fractional += more.fractional;
+            counted.qc_flags.extend(more.qc_flags);
         }
-        let counted = count::count(
-            &candidates,
-            &pre,
-            &analysed,
-            scale,
-            &cfg.count,
-            &cfg.measure,
-        )?;
-        decisions.extend(counted.decisions);
         decisions.sort_by_key(|d| (d.bbox[1], d.bbox[0]));
+        counted.qc_flags.sort();
+        counted.qc_flags.dedup();
         qc_flags.extend(counted.qc_flags);
         if !cfg.measure.classes.resolvable(scale) {
             qc_flags.push("resolution_too_coarse_for_classes".to_string());
@@ -186,6 +198,85 @@ impl Pipeline {
             three_classes: cfg.measure.classes.mode == measure::ClassMode::Three,
         })
     }
+}
+
+impl Pipeline {
+    /// Counts the hair candidates of one polarity; rejected components go to
+    /// `decisions` with their reason, counted ones with the count's.
+    fn count_pass(
+        &self,
+        pre: &preprocess::Preprocessed,
+        comps: &[(components::Component, Option<&'static str>)],
+        analysed: &image::GrayImage,
+        scale: PixelScale,
+        decisions: &mut Vec<ComponentDecision>,
+    ) -> Result<count::Counted> {
+        let mut candidates: Vec<&components::Component> = Vec::new();
+        for (c, reason) in comps {
+            match reason {
+                None => candidates.push(c),
+                Some("too_small") => {}
+                Some(r) => decisions.push(ComponentDecision {
+                    bbox: c.bbox,
+                    area_px: c.pixels.len() as u64,
+                    hairs: 0,
+                    reason: (*r).to_string(),
+                }),
+            }
+        }
+        let mut counted = count::count(
+            &candidates,
+            pre,
+            analysed,
+            scale,
+            &self.cfg.count,
+            &self.cfg.measure,
+        )?;
+        decisions.append(&mut counted.decisions);
+        Ok(counted)
+    }
+}
+
+/// Binary dilation of a mask by a square of half-side `r_px` (separable max
+/// filter, so the cost does not grow with the radius squared).
+fn dilate_mask(mask: &image::GrayImage, r_px: f64) -> image::GrayImage {
+    let r = r_px.ceil().max(0.0) as i64;
+    let (w, h) = mask.dimensions();
+    let run = |get: &dyn Fn(i64) -> bool, n: i64, out: &mut dyn FnMut(i64, bool)| {
+        // Distance to the last set pixel from each side.
+        let mut last = i64::MIN / 2;
+        let mut left = vec![false; n as usize];
+        for i in 0..n {
+            if get(i) {
+                last = i;
+            }
+            left[i as usize] = i - last <= r;
+        }
+        let mut next = i64::MAX / 2;
+        for i in (0..n).rev() {
+            if get(i) {
+                next = i;
+            }
+            out(i, left[i as usize] || next - i <= r);
+        }
+    };
+    let mut tmp = image::GrayImage::new(w, h);
+    for y in 0..h {
+        run(
+            &|x| mask.get_pixel(x as u32, y)[0] != 0,
+            i64::from(w),
+            &mut |x, v| tmp.put_pixel(x as u32, y, image::Luma([if v { 255 } else { 0 }])),
+        );
+    }
+    let mut out = image::GrayImage::new(w, h);
+    for x in 0..w {
+        run(
+            &|y| tmp.get_pixel(x, y as u32)[0] != 0,
+            i64::from(h),
+            &mut |y, v| out.put_pixel(x, y as u32, image::Luma([if v { 255 } else { 0 }])),
+        );
+    }
+    out
 }
 
 /// Finds the tattoo dot: the largest component rejected as `tattoo_dot`.

@@ -72,6 +72,10 @@ pub struct PreprocessConfig {
     /// Blank regions smaller than this are kept visible (a very dark hair is
     /// not a blank band), µm². Default: 250 000 µm² (0.25 mm²).
     pub min_blank_area_um2: f64,
+    /// With `polarity = auto`, also look for hairs of the other polarity (a
+    /// white or grey hair among dark ones), away from the main polarity's
+    /// shafts (whose specular highlights are not hairs). Default: true.
+    pub both_polarities: bool,
     /// Mask burned-in pure-colour graphics (saturated primaries/secondaries
     /// and pure white, such as scale bars, text and markers; saturated glare
     /// cannot be seen through either). Default: true.
@@ -88,6 +92,7 @@ impl Default for PreprocessConfig {
             blank_level: 0.03,
             min_blank_area_um2: 250_000.0,
             mask_overlays: true,
+            both_polarities: true,
         }
     }
 }
@@ -115,6 +120,26 @@ impl PreprocessConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl Preprocessed {
+    /// The same map seen with the other polarity: hairness negated, so the
+    /// structures of the opposite tail (light hairs on a dark-hair field, or
+    /// dark ones on a light-hair field) become positive.
+    pub fn opposite(&self) -> Preprocessed {
+        let mut hairness = self.hairness.clone();
+        hairness.iter_mut().for_each(|v| *v = -*v);
+        Preprocessed {
+            hairness,
+            noise_sigma: self.noise_sigma,
+            polarity: match self.polarity {
+                Polarity::Light => Polarity::Dark,
+                _ => Polarity::Light,
+            },
+            channel: self.channel,
+            visible: self.visible.clone(),
+        }
     }
 }
 
