@@ -228,10 +228,15 @@ where
         };
         #[cfg(feature = "rayon")]
         {
+            // Workers take the next unstarted input in input order (not a
+            // split of the slice, which would start the second half at once),
+            // so the reports waiting for their prefix are about as many as
+            // the threads, whatever the number of images.
             use rayon::prelude::*;
             inputs
-                .par_iter()
+                .iter()
                 .enumerate()
+                .par_bridge()
                 .for_each_with(tx, |tx, item| work(tx, item));
         }
         #[cfg(not(feature = "rayon"))]

@@ -38,7 +38,8 @@
 //!   uncompressed **BMP** pixel array (rows padded to 4 bytes) does not fit
 //!   between the pixel-data offset and the end of the file.
 //! * `too_large`: the width or height claimed by the header exceeds
-//!   [`DecodeLimits::max_width_px`]/[`DecodeLimits::max_height_px`], or the
+//!   [`DecodeLimits::max_width_px`]/[`DecodeLimits::max_height_px`], their
+//!   product exceeds [`DecodeLimits::max_pixels`], or the
 //!   decoded buffer would exceed [`DecodeLimits::max_alloc_bytes`]. The error
 //!   carries the claimed width and height. The check uses the stored (pre-
 //!   orientation) dimensions, happens before the pixel buffer is allocated,
@@ -79,9 +80,13 @@ use crate::error::{Error, ErrorKind, Result};
 /// Limits applied before and while decoding an image.
 ///
 /// Defaults: 100 000 px per side, so that long thin strips (a 3 × 100 000
-/// line scan) pass, and 1 GiB for the decoded pixel buffer, which is what
-/// bounds the area (a 12 MP RGB 16-bit image needs 72 MiB; a header claiming
-/// 100 000 × 100 000 RGB needs 30 GB and is refused before allocation).
+/// line scan) pass; 1 GiB for the decoded pixel buffer (a 12 MP RGB 16-bit
+/// image needs 72 MiB; a header claiming 100 000 × 100 000 RGB needs 30 GB and
+/// is refused before allocation); and 64 Mi pixels (67 108 864, e.g.
+/// 9 500 × 7 000) per image, the per-image memory ceiling: analysing an image
+/// takes about 25–35 bytes of working memory per pixel on top of the decoded
+/// buffer (measured on 1–16 MP fields, `docs/robustness.md`), so the default
+/// keeps one image, and so one worker thread, under about 2.5 GiB.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DecodeLimits {
@@ -91,6 +96,9 @@ pub struct DecodeLimits {
     pub max_height_px: u32,
     /// Largest allocation the decoder may make, in bytes (inclusive).
     pub max_alloc_bytes: u64,
+    /// Largest accepted width × height in pixels (inclusive): the per-image
+    /// memory ceiling, since the analysis needs memory in proportion to it.
+    pub max_pixels: u64,
 }
 
 impl Default for DecodeLimits {
@@ -99,6 +107,7 @@ impl Default for DecodeLimits {
             max_width_px: 100_000,
             max_height_px: 100_000,
             max_alloc_bytes: 1 << 30,
+            max_pixels: 64 << 20,
         }
     }
 }
@@ -109,6 +118,9 @@ impl DecodeLimits {
     /// # Errors
     /// [`ErrorKind::Config`] naming the zero field.
     pub fn validate(&self) -> Result<()> {
+        if self.max_pixels == 0 {
+            return Err(Error::config("limits.max_pixels", "must be > 0"));
+        }
         if self.max_width_px == 0 {
             return Err(Error::config("limits.max_width_px", "must be > 0"));
         }
@@ -129,7 +141,7 @@ impl DecodeLimits {
         l
     }
 
-    /// `too_large` when `width` × `height` exceeds the per-side limits.
+    /// `too_large` when `width` × `height` exceeds the per-side limits or the pixel count limit.
     fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
         if width > self.max_width_px || height > self.max_height_px {
             return Err(too_large(
@@ -138,6 +150,17 @@ impl DecodeLimits {
                 format!(
                     "limit is {} x {} pixels",
                     self.max_width_px, self.max_height_px
+                ),
+            ));
+        }
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > self.max_pixels {
+            return Err(too_large(
+                width,
+                height,
+                format!(
+                    "{pixels} pixels, limit is {} pixels (limits.max_pixels)",
+                    self.max_pixels
                 ),
             ));
         }
@@ -951,6 +974,21 @@ mod tests {
             ..DecodeLimits::default()
         };
         assert!(decode_bytes(&png, &limits).is_ok());
+    }
+
+    // The pixel-count ceiling is inclusive and checked from the header.
+    #[test]
+    fn pixel_limit_is_inclusive() {
+        let png = png_bytes(&DynamicImage::new_luma8(64, 32));
+        let at = |max_pixels| DecodeLimits {
+            max_pixels,
+            ..DecodeLimits::default()
+        };
+        assert!(decode_bytes(&png, &at(64 * 32)).is_ok());
+        let e = decode_bytes(&png, &at(64 * 32 - 1)).unwrap_err();
+        assert_eq!(e.code(), "too_large");
+        assert!(e.to_string().contains("limits.max_pixels"), "{e}");
+        assert!(at(0).validate().is_err());
     }
 
     // A flipped bit in a PNG chunk is caught by its CRC.

@@ -189,6 +189,31 @@ fn directory_is_io_error() {
     assert_eq!(batch_code_path(&p, Some(5.0)).as_deref(), Some("io_error"));
 }
 
+// Symbolic links in an input folder are not followed: a self-referencing link,
+// a link back up the tree (a loop) and a link to an image are all skipped, so
+// the search ends and finds each real image once.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_input_folder_are_skipped() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(fixture("one_pixel.png"), sub.join("a.png")).unwrap();
+    symlink(dir.path().join("self.png"), dir.path().join("self.png")).unwrap();
+    symlink(dir.path(), sub.join("up")).unwrap();
+    symlink(sub.join("a.png"), dir.path().join("link.png")).unwrap();
+    let inputs = trichometry::batch::expand_inputs(&[dir.path().to_path_buf()], &[]).unwrap();
+    let found: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
+    assert_eq!(found, vec![sub.join("a.png").as_path()]);
+    // Given directly, the self-referencing link is an error record, not a hang.
+    let looped = dir.path().join("self.png");
+    assert_eq!(
+        batch_code_path(&looped, Some(5.0)).as_deref(),
+        Some("io_error")
+    );
+}
+
 // An unreadable file is `io_error`. Root reads any file whatever its mode, so
 // when the read succeeds (tests running as root) there is nothing to check.
 #[cfg(unix)]

@@ -30,6 +30,7 @@ fn limits() -> DecodeLimits {
         max_width_px: 1024,
         max_height_px: 1024,
         max_alloc_bytes: 4 << 20,
+        max_pixels: 1 << 20,
     }
 }
 
