@@ -111,7 +111,7 @@ fn count(p: &Pipeline, img: &RgbImage, scale: PixelScale) -> usize {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: Isolated seed 94, 0.0282 cm², with capture effects, counts 2 hairs upright and 0 rotated by 180 degrees"]
+    #[ignore = "fails on the current pipeline: Mixed seed 7414, 0.01 cm², 5 um/px, with capture effects, counts 1 hair upright and 0 rotated by 90 degrees"]
     fn count_unchanged_by_rotation_and_mirror(f in field()) {
         let p = pipeline();
         let img = f.render();
@@ -148,11 +148,14 @@ fn quiet_around(gray: &GrayImage, median: u8, x: u32, y: u32, r: u32) -> bool {
 
 // Isolated specks of 1–4 pixels (25–100 µm² at 5 µm/px, far below the
 // default `components.min_area_um2` of 500 µm²) on quiet skin, at least
-// 12 pixels from anything dark, change neither the count nor the hairs.
+// 12 pixels from anything dark, change neither the count nor where the hairs
+// are (exits and tips within a quarter of the shaft's diameter, at least
+// 1.5 px: a speck nudges the robust noise level, and with it the mask's edge
+// and the skeleton's ends by a pixel, never the decisions).
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: four 1-2 px specks on quiet skin of clean Isolated seed 0, 0.01 cm², raise the count from 0 to 2"]
+    #[ignore = "fails on the current pipeline: two 1 px specks on quiet skin of UnitsCrossings seed 1294 (0.027 cm², 5 µm/px) change the count from 7 to 8: decisions near their thresholds move with the noise level"]
     fn small_specks_change_nothing(
         f in field(),
         specks in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 1u32..=2, 1u32..=2), 1..16),
@@ -186,7 +189,11 @@ proptest! {
         }
         let after = analyse(&p, &spotted, f.scale());
         prop_assert_eq!(after.hairs.len(), before.hairs.len(), "{:?} specks at {:?}", f, placed);
-        prop_assert_eq!(&after.hairs, &before.hairs);
+        for (a, b) in after.hairs.iter().zip(&before.hairs) {
+            let tol = (0.25 * b.diameter_um / f.pixel_size_um).max(1.5);
+            let near = |p: [f64; 2], q: [f64; 2]| (p[0] - q[0]).hypot(p[1] - q[1]) <= tol;
+            prop_assert!(near(a.exit, b.exit) && near(a.tip, b.tip), "{:?}: {:?} vs {:?}", f, a, b);
+        }
     }
 }
 
@@ -237,7 +244,7 @@ fn scale_tolerance(n_full: usize) -> f64 {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: clean Mixed seed 701, 0.00758 cm², counts 7 hairs at 2.5 um/px and 3 after 2x downsampling to 5 um/px"]
+    #[ignore = "fails on the current pipeline: Mixed seed 557, 0.005 cm², loses more than max(1 hair, 20%) of its density after 2x downsampling with the pixel size doubled"]
     fn density_equivariant_under_2x_downsampling(
         scenario in prop_oneof![Just(Scenario::Isolated), Just(Scenario::Mixed)],
         seed in 0u64..10_000,
