@@ -1,0 +1,74 @@
+//! Per-stage and end-to-end timings of the pipeline on generated 1 MP and
+//! 4 MP scalp fields (JPEG and PNG), never on downloaded images.
+//!
+//! ```text
+//! cargo bench --bench pipeline
+//! ```
+//!
+//! The fields come from the project's generator (`isolated` parameters,
+//! 5 µm/px, a clean capture), encoded in memory. Stages are timed on the
+//! output of the stage before, so each figure is that stage alone.
+
+use std::hint::black_box;
+use std::io::Cursor;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use image::{DynamicImage, ImageFormat};
+use trichometry::pipeline::{components, preprocess, segment};
+use trichometry::synth::{render_patch, rng::SynthRng, Capture, Patch, Scenario};
+use trichometry::{Config, Pipeline, PixelScale};
+
+const UM_PER_PX: f64 = 5.0;
+
+/// A generated field of `w` × `h` pixels at 5 µm/px.
+fn field(w: u32, h: u32) -> DynamicImage {
+    let mut rng = SynthRng::from_label("bench", &[u64::from(w), u64::from(h)]);
+    let size_um = [f64::from(w) * UM_PER_PX, f64::from(h) * UM_PER_PX];
+    let patch = Patch::random(&Scenario::Isolated.params(), size_um, &mut rng);
+    DynamicImage::ImageRgb8(render_patch(&patch, &Capture::clean(w, h, UM_PER_PX)).image)
+}
+
+fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encodes in memory");
+    out.into_inner()
+}
+
+fn stages(c: &mut Criterion) {
+    let cfg = Config::default();
+    let pipeline = Pipeline::new(cfg.clone()).unwrap();
+    let scale = PixelScale::new(UM_PER_PX).unwrap();
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    for (name, w, h) in [("1MP", 1155u32, 866u32), ("4MP", 2309, 1732)] {
+        let img = field(w, h);
+        for (fmt_name, fmt) in [("jpeg", ImageFormat::Jpeg), ("png", ImageFormat::Png)] {
+            let bytes = encode(&img, fmt);
+            g.bench_with_input(
+                BenchmarkId::new(format!("decode_{fmt_name}"), name),
+                &bytes,
+                |b, bytes| {
+                    b.iter(|| trichometry::decode::decode_bytes(black_box(bytes), &cfg.limits))
+                },
+            );
+        }
+        let pre = preprocess::preprocess(&img, scale, &cfg.preprocess).unwrap();
+        g.bench_with_input(BenchmarkId::new("preprocess", name), &img, |b, img| {
+            b.iter(|| preprocess::preprocess(black_box(img), scale, &cfg.preprocess))
+        });
+        let mask = segment::segment(&pre, scale, &cfg.segment).unwrap();
+        g.bench_with_input(BenchmarkId::new("segment", name), &pre, |b, pre| {
+            b.iter(|| segment::segment(black_box(pre), scale, &cfg.segment))
+        });
+        g.bench_with_input(BenchmarkId::new("components", name), &mask, |b, mask| {
+            b.iter(|| components::components(black_box(mask), &pre, scale, &cfg.components))
+        });
+        g.bench_with_input(BenchmarkId::new("analyse", name), &img, |b, img| {
+            b.iter(|| pipeline.analyse(black_box(img), scale, None))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
