@@ -777,12 +777,10 @@ pub fn count(
             shared[e] = true;
             score[e] += 1.0;
         }
+        // Outward tangent at end `e`.
         let tang = |e: usize| {
-            if e == 0 {
-                unit(s.poly[1], s.poly[0])
-            } else {
-                unit(s.poly[s.poly.len() - 2], s.poly[s.poly.len() - 1])
-            }
+            let d = inward(s, e);
+            [-d[0], -d[1]]
         };
         let mut edge = [
             at_edge(ends[si][0], tang(0), wpx / 2.0, visible),

@@ -147,7 +147,15 @@ impl Pipeline {
             // Hairs of the other polarity, away from the main polarity's
             // shafts (their highlights and rims are not hairs).
             let other = pre.opposite();
-            let near_main = dilate_mask(&mask.0, scale.um_to_px(cfg.measure.max_half_width_um));
+            let r = scale
+                .um_to_px(cfg.measure.max_half_width_um)
+                .ceil()
+                .clamp(1.0, 255.0) as u8;
+            let near_main = imageproc::morphology::dilate(
+                &mask.0,
+                imageproc::distance_transform::Norm::LInf,
+                r,
+            );
             let other_mask = segment::segment(&other, scale, &cfg.segment)?;
             let other_comps: Vec<_> =
                 components::components(&other_mask, &other, scale, &cfg.components)?
@@ -235,48 +243,6 @@ impl Pipeline {
         decisions.append(&mut counted.decisions);
         Ok(counted)
     }
-}
-
-/// Binary dilation of a mask by a square of half-side `r_px` (separable max
-/// filter, so the cost does not grow with the radius squared).
-fn dilate_mask(mask: &image::GrayImage, r_px: f64) -> image::GrayImage {
-    let r = r_px.ceil().max(0.0) as i64;
-    let (w, h) = mask.dimensions();
-    let run = |get: &dyn Fn(i64) -> bool, n: i64, out: &mut dyn FnMut(i64, bool)| {
-        // Distance to the last set pixel from each side.
-        let mut last = i64::MIN / 2;
-        let mut left = vec![false; n as usize];
-        for i in 0..n {
-            if get(i) {
-                last = i;
-            }
-            left[i as usize] = i - last <= r;
-        }
-        let mut next = i64::MAX / 2;
-        for i in (0..n).rev() {
-            if get(i) {
-                next = i;
-            }
-            out(i, left[i as usize] || next - i <= r);
-        }
-    };
-    let mut tmp = image::GrayImage::new(w, h);
-    for y in 0..h {
-        run(
-            &|x| mask.get_pixel(x as u32, y)[0] != 0,
-            i64::from(w),
-            &mut |x, v| tmp.put_pixel(x as u32, y, image::Luma([if v { 255 } else { 0 }])),
-        );
-    }
-    let mut out = image::GrayImage::new(w, h);
-    for x in 0..w {
-        run(
-            &|y| tmp.get_pixel(x, y as u32)[0] != 0,
-            i64::from(h),
-            &mut |y, v| out.put_pixel(x, y as u32, image::Luma([if v { 255 } else { 0 }])),
-        );
-    }
-    out
 }
 
 /// Finds the tattoo dot: the largest component rejected as `tattoo_dot`.

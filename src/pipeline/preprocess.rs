@@ -410,15 +410,20 @@ pub(crate) fn median_mut(v: &mut [f32]) -> Option<f32> {
     Some(*m)
 }
 
-/// Robust sigma (1.4826 × median absolute deviation from the median) of a
-/// strided sample of `values` where `keep` is true.
-pub(crate) fn robust_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
+/// At most about 200 000 evenly strided values of `values` where `keep` is true.
+fn strided_sample(values: &[f32], keep: impl Fn(usize) -> bool) -> Vec<f32> {
     let stride = (values.len() / 200_000).max(1);
-    let sample: Vec<f32> = (0..values.len())
+    (0..values.len())
         .step_by(stride)
         .filter(|&i| keep(i))
         .map(|i| values[i])
-        .collect();
+        .collect()
+}
+
+/// Robust sigma (1.4826 × median absolute deviation from the median) of a
+/// strided sample of `values` where `keep` is true.
+pub(crate) fn robust_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
+    let sample = strided_sample(values, keep);
     let Some(med) = median(sample.clone()) else {
         return 0.0;
     };
@@ -431,12 +436,7 @@ pub(crate) fn robust_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 
 /// above, resp. below, the median). Hairs covering a third of a dense field
 /// inflate the usual two-sided MAD on their side; the other side is skin.
 pub(crate) fn background_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
-    let stride = (values.len() / 200_000).max(1);
-    let mut sample: Vec<f32> = (0..values.len())
-        .step_by(stride)
-        .filter(|&i| keep(i))
-        .map(|i| values[i])
-        .collect();
+    let mut sample = strided_sample(values, keep);
     let Some(med) = median_mut(&mut sample) else {
         return 0.0;
     };
