@@ -6,23 +6,10 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, Rgba};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as PtConfig, RngSeed};
 use trichometry::decode::{decode_bytes, DecodeLimits};
 
-/// `cases` unless the `PROPTEST_CASES` environment variable asks for more
-/// (for a longer local run).
-fn cfg(cases: u32) -> PtConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    PtConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(0x7121_c0de),
-        failure_persistence: None,
-        ..PtConfig::default()
-    }
-}
+mod common;
+use common::proptest_config as cfg;
 
 /// Small limits so that a mutated header cannot make a test slow.
 fn limits() -> DecodeLimits {

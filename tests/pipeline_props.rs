@@ -21,26 +21,14 @@
 
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as PtConfig, RngSeed};
 use trichometry::batch::{self, BatchInput, BatchOptions};
 use trichometry::pipeline::components::{label, Connectivity};
 use trichometry::pipeline::segment::HairMask;
 use trichometry::synth::{generate_with_params, Scenario};
 use trichometry::{Analysis, Config, Pipeline, PixelScale};
 
-/// `cases` unless `PROPTEST_CASES` asks for more.
-fn cfg(cases: u32) -> PtConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    PtConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(0x7121_c0de),
-        failure_persistence: None,
-        ..PtConfig::default()
-    }
-}
+mod common;
+use common::proptest_config as cfg;
 
 fn pipeline() -> Pipeline {
     Pipeline::new(Config::default()).unwrap()
