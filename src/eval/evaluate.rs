@@ -250,6 +250,54 @@ pub struct HairRow {
     pub f1: Option<f64>,
     /// Mean distance of matched points in µm (points mode with a pixel size), or mean IoU (boxes).
     pub mean_match_score: Option<f64>,
+    /// Agreement of the diameters of matched hairs, where both sides give one.
+    #[serde(default)]
+    pub diameter: Option<DiameterAgreement>,
+}
+
+/// Diameter agreement over matched hairs (test − reference), µm.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DiameterAgreement {
+    /// Matched hairs with a diameter on both sides.
+    pub pairs: usize,
+    /// Mean of test − reference, µm.
+    pub bias_um: f64,
+    /// Mean absolute difference, µm.
+    pub mae_um: f64,
+    /// Mean of 100 × (test − reference) / reference, %.
+    pub mean_pct_error: f64,
+    /// Mean absolute percentage difference, %.
+    pub mape_pct: f64,
+}
+
+impl DiameterAgreement {
+    /// Agreement of `(reference, test)` diameter pairs; `None` when empty.
+    ///
+    /// ```
+    /// use trichometry::eval::DiameterAgreement;
+    /// let a = DiameterAgreement::from_pairs(&[(50.0, 55.0), (20.0, 18.0)]).unwrap();
+    /// assert_eq!((a.pairs, a.bias_um, a.mae_um), (2, 1.5, 3.5));
+    /// assert!((a.mean_pct_error - 0.0).abs() < 1e-12 && (a.mape_pct - 10.0).abs() < 1e-12);
+    /// ```
+    pub fn from_pairs(pairs: &[(f64, f64)]) -> Option<Self> {
+        let ok: Vec<(f64, f64)> = pairs
+            .iter()
+            .copied()
+            .filter(|(r, t)| r.is_finite() && t.is_finite() && *r > 0.0)
+            .collect();
+        if ok.is_empty() {
+            return None;
+        }
+        let n = ok.len() as f64;
+        let mean = |f: &dyn Fn(f64, f64) -> f64| ok.iter().map(|&(r, t)| f(r, t)).sum::<f64>() / n;
+        Some(DiameterAgreement {
+            pairs: ok.len(),
+            bias_um: mean(&|r, t| t - r),
+            mae_um: mean(&|r, t| (t - r).abs()),
+            mean_pct_error: mean(&|r, t| 100.0 * (t - r) / r),
+            mape_pct: mean(&|r, t| 100.0 * (t - r).abs() / r),
+        })
+    }
 }
 
 /// The compared values of one image.
@@ -625,7 +673,9 @@ fn compare(
             MatchMode::Boxes => cfg.box_gate_text(),
             _ => cfg.point_gate_text(),
         });
-        let mut pooled: BTreeMap<String, (usize, HairCounts, f64, usize)> = BTreeMap::new();
+        #[allow(clippy::type_complexity)]
+        let mut pooled: BTreeMap<String, (usize, HairCounts, f64, usize, Vec<(f64, f64)>)> =
+            BTreeMap::new();
         for &(i, j) in &ok_pairs {
             let (r, t) = (&rs.records[i], &ts.records[j]);
             let (Some(rm), Some(tm)) = (&r.marks, &t.marks) else {
@@ -638,7 +688,7 @@ fn compare(
                     continue;
                 }
             };
-            let (counts, score_sum, n_scores) = outcome;
+            let (counts, score_sum, n_scores, diameters) = outcome;
             let group = group_of(gcol, r, t);
             report.images.push(ImageHairRow {
                 reference: ref_name.to_string(),
@@ -660,6 +710,7 @@ fn compare(
                 e.1.add(counts);
                 e.2 += score_sum;
                 e.3 += n_scores;
+                e.4.extend_from_slice(&diameters);
             }
         }
         // `all` first, then the groups in order.
@@ -668,7 +719,7 @@ fn compare(
             keys.insert(0, "all".into());
         }
         for k in keys {
-            let (images, counts, s, ns) = pooled[&k];
+            let (images, counts, s, ns, ref diameters) = pooled[&k];
             report.hair.push(HairRow {
                 reference: ref_name.to_string(),
                 test: test_name.to_string(),
@@ -679,14 +730,20 @@ fn compare(
                 recall: counts.recall(),
                 f1: counts.f1(),
                 mean_match_score: (ns > 0).then(|| s / ns as f64),
+                diameter: DiameterAgreement::from_pairs(diameters),
             });
         }
     }
     report.comparisons.push(comparison);
 }
 
-/// Matches one image; returns the counts and the sum and number of match
-/// scores (distances in µm, or IoUs), or why the image cannot be matched.
+/// What matching one image gives: counts, sum and number of match scores,
+/// `(reference, test)` diameters of matched hairs.
+type ImageMatch = (HairCounts, f64, usize, Vec<(f64, f64)>);
+
+/// Matches one image; returns the counts, the sum and number of match
+/// scores (distances in µm, or IoUs) and the `(reference, test)` diameters
+/// of matched hairs, or why the image cannot be matched.
 fn match_image(
     r: &ImageRecord,
     rm: &[Mark],
@@ -694,7 +751,7 @@ fn match_image(
     tm: &[Mark],
     mode: MatchMode,
     cfg: &EvalConfig,
-) -> std::result::Result<(HairCounts, f64, usize), String> {
+) -> std::result::Result<ImageMatch, String> {
     let um_per_px = r.pixel_size_um.or(t.pixel_size_um).filter(|p| *p > 0.0);
     let (m, score_scale): (Matching, f64) = match mode {
         MatchMode::Boxes => {
@@ -755,7 +812,12 @@ fn match_image(
         .map(|p| p.2 * score_scale)
         .filter(|s| s.is_finite())
         .collect();
-    Ok((counts, scores.iter().sum(), scores.len()))
+    let diameters = m
+        .pairs
+        .iter()
+        .filter_map(|p| Some((rm[p.0].diameter_um?, tm[p.1].diameter_um?)))
+        .collect();
+    Ok((counts, scores.iter().sum(), scores.len(), diameters))
 }
 
 /// A prediction touches the border when its box reaches the outermost pixel

@@ -41,8 +41,8 @@ pub use agreement::{
     bland_altman, icc_a1, icc_a1_ratings, lin_ccc, pearson_r, BlandAltman, Interval,
 };
 pub use evaluate::{
-    evaluate, Comparison, CountRow, EvalConfig, EvalReport, Failure, HairRow, ImageCountRow,
-    ImageHairRow, MatchMode, On, SourceSummary, Unmatched,
+    evaluate, Comparison, CountRow, DiameterAgreement, EvalConfig, EvalReport, Failure, HairRow,
+    ImageCountRow, ImageHairRow, MatchMode, On, SourceSummary, Unmatched,
 };
 pub use matching::{box_iou, hungarian, match_boxes, match_points, HairCounts, Matching};
 pub use metrics::{count_metrics, CountMetrics};

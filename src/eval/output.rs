@@ -158,6 +158,8 @@ impl EvalReport {
                 "recall",
                 "F1",
                 "match",
+                "diam. bias µm",
+                "diam. MAPE %",
             ]
             .map(String::from)
             .to_vec()];
@@ -318,6 +320,10 @@ impl EvalReport {
             "f1",
             "match_mode",
             "gate",
+            "diameter_pairs",
+            "diameter_bias_um",
+            "diameter_mae_um",
+            "diameter_mape_pct",
         ];
         let err = |e: csv::Error| Error::new(crate::ErrorKind::Internal(e.to_string()));
         w.write_record(header).map_err(err)?;
@@ -379,8 +385,12 @@ impl EvalReport {
                     comp.and_then(|x| x.match_mode)
                         .map_or(String::new(), |m| m.as_str().to_string()),
                     comp.and_then(|x| x.gate.clone()).unwrap_or_default(),
+                    h.diameter.map_or(String::new(), |d| d.pairs.to_string()),
+                    g(h.diameter.map(|d| d.bias_um)),
+                    g(h.diameter.map(|d| d.mae_um)),
+                    g(h.diameter.map(|d| d.mape_pct)),
                 ]),
-                None => rec.extend(std::iter::repeat_n(String::new(), 10)),
+                None => rec.extend(std::iter::repeat_n(String::new(), 14)),
             }
             w.write_record(&rec).map_err(err)?;
         }
@@ -411,5 +421,7 @@ fn hair_cells(h: &HairRow, report: &EvalReport) -> Vec<String> {
         f(h.recall, 3),
         f(h.f1, 3),
         mode.to_string(),
+        f(h.diameter.map(|d| d.bias_um), 1),
+        f(h.diameter.map(|d| d.mape_pct), 1),
     ]
 }
