@@ -141,10 +141,31 @@ pub struct ImageReport {
     pub terminal_count: Option<u32>,
     /// Hairs that are not vellus.
     pub non_vellus_count: Option<u32>,
+    /// Vellus hairs per cm² of analysed area.
+    #[serde(default)]
+    pub vellus_density_per_cm2: Option<f64>,
+    /// Intermediate hairs per cm² (null in two-class mode).
+    #[serde(default)]
+    pub intermediate_density_per_cm2: Option<f64>,
+    /// Terminal hairs per cm².
+    #[serde(default)]
+    pub terminal_density_per_cm2: Option<f64>,
+    /// Non-vellus hairs per cm²: trials' target-area hair count per cm².
+    #[serde(default)]
+    pub non_vellus_density_per_cm2: Option<f64>,
     /// Mean shaft diameter over counted hairs, µm.
     pub mean_diameter_um: Option<f64>,
     /// Median shaft diameter over counted hairs, µm.
     pub median_diameter_um: Option<f64>,
+    /// Counted hairs by diameter, in bins [`DIAMETER_BIN_UM`] wide from 0 µm;
+    /// the last bin is open-ended (≥ `lower_um`).
+    #[serde(default)]
+    pub diameter_histogram: Option<Vec<HistogramBin>>,
+    /// Gaussian σ of the image's blur read from its shafts' edges, µm, with
+    /// which diameters were corrected; null when no shaft was wide enough to
+    /// read it (diameters are then optical widths).
+    #[serde(default)]
+    pub blur_sigma_um: Option<f64>,
     /// Sum of diameters of all counted hairs per cm², mm/cm².
     pub cumulative_thickness_mm_per_cm2: Option<f64>,
     /// Sum of diameters of non-vellus hairs per cm², µm/cm².
@@ -155,6 +176,12 @@ pub struct ImageReport {
     pub fu_density_per_cm2: Option<f64>,
     /// Mean number of hairs per follicular unit.
     pub hairs_per_unit_mean: Option<f64>,
+    /// Follicular units holding 1, 2, 3 and 4 or more hairs.
+    #[serde(default)]
+    pub units_by_hairs: Option<[u32; 4]>,
+    /// Share (0–1) of follicular units that hold a single hair.
+    #[serde(default)]
+    pub single_hair_unit_share: Option<f64>,
     /// One entry per counted hair (null on an error record).
     pub hairs: Option<Vec<Hair>>,
     /// Quality flags for reviewers; never change the count.
@@ -205,13 +232,21 @@ impl ImageReport {
             intermediate_count: None,
             terminal_count: None,
             non_vellus_count: None,
+            vellus_density_per_cm2: None,
+            intermediate_density_per_cm2: None,
+            terminal_density_per_cm2: None,
+            non_vellus_density_per_cm2: None,
             mean_diameter_um: None,
             median_diameter_um: None,
+            diameter_histogram: None,
+            blur_sigma_um: None,
             cumulative_thickness_mm_per_cm2: None,
             non_vellus_cumulative_width_um_per_cm2: None,
             follicular_units: None,
             fu_density_per_cm2: None,
             hairs_per_unit_mean: None,
+            units_by_hairs: None,
+            single_hair_unit_share: None,
             hairs: None,
             qc_flags: Vec::new(),
             error: None,
@@ -225,6 +260,48 @@ impl ImageReport {
     pub fn is_error(&self) -> bool {
         self.error.is_some()
     }
+}
+
+/// Width of a [`HistogramBin`] of diameters, µm.
+pub const DIAMETER_BIN_UM: f64 = 10.0;
+/// Lower edge of the open-ended last diameter bin, µm.
+pub const DIAMETER_HISTOGRAM_MAX_UM: f64 = 150.0;
+
+/// One bin of the diameter histogram: hairs with `lower_um ≤ d < upper_um`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBin {
+    /// Lower edge, µm (inclusive).
+    pub lower_um: f64,
+    /// Upper edge, µm (exclusive); null for the open-ended last bin.
+    pub upper_um: Option<f64>,
+    /// Hairs in the bin.
+    pub count: u32,
+}
+
+/// Histogram of diameters (µm) in bins [`DIAMETER_BIN_UM`] wide from 0 to
+/// [`DIAMETER_HISTOGRAM_MAX_UM`], then one open bin; every bin is listed.
+///
+/// ```
+/// use trichometry::report::diameter_histogram;
+/// let h = diameter_histogram(&[5.0, 10.0, 19.9, 72.0, 400.0]);
+/// assert_eq!(h.len(), 16);
+/// assert_eq!((h[0].count, h[1].count, h[7].count, h[15].count), (1, 2, 1, 1));
+/// assert_eq!(h[15].upper_um, None);
+/// ```
+pub fn diameter_histogram(diameters_um: &[f64]) -> Vec<HistogramBin> {
+    let n_closed = (DIAMETER_HISTOGRAM_MAX_UM / DIAMETER_BIN_UM).round() as usize;
+    let mut bins: Vec<HistogramBin> = (0..=n_closed)
+        .map(|i| HistogramBin {
+            lower_um: i as f64 * DIAMETER_BIN_UM,
+            upper_um: (i < n_closed).then(|| (i + 1) as f64 * DIAMETER_BIN_UM),
+            count: 0,
+        })
+        .collect();
+    for &d in diameters_um.iter().filter(|d| d.is_finite()) {
+        let i = ((d.max(0.0) / DIAMETER_BIN_UM).floor() as usize).min(n_closed);
+        bins[i].count += 1;
+    }
+    bins
 }
 
 /// One CSV row of scalars per image (the `--format csv` output).
@@ -263,10 +340,20 @@ pub struct CsvRow<'a> {
     pub terminal_count: Option<u32>,
     /// See [`ImageReport::non_vellus_count`].
     pub non_vellus_count: Option<u32>,
+    /// See [`ImageReport::vellus_density_per_cm2`].
+    pub vellus_density_per_cm2: Option<f64>,
+    /// See [`ImageReport::intermediate_density_per_cm2`].
+    pub intermediate_density_per_cm2: Option<f64>,
+    /// See [`ImageReport::terminal_density_per_cm2`].
+    pub terminal_density_per_cm2: Option<f64>,
+    /// See [`ImageReport::non_vellus_density_per_cm2`].
+    pub non_vellus_density_per_cm2: Option<f64>,
     /// See [`ImageReport::mean_diameter_um`].
     pub mean_diameter_um: Option<f64>,
     /// See [`ImageReport::median_diameter_um`].
     pub median_diameter_um: Option<f64>,
+    /// See [`ImageReport::blur_sigma_um`].
+    pub blur_sigma_um: Option<f64>,
     /// See [`ImageReport::cumulative_thickness_mm_per_cm2`].
     pub cumulative_thickness_mm_per_cm2: Option<f64>,
     /// See [`ImageReport::non_vellus_cumulative_width_um_per_cm2`].
@@ -277,6 +364,8 @@ pub struct CsvRow<'a> {
     pub fu_density_per_cm2: Option<f64>,
     /// See [`ImageReport::hairs_per_unit_mean`].
     pub hairs_per_unit_mean: Option<f64>,
+    /// See [`ImageReport::single_hair_unit_share`].
+    pub single_hair_unit_share: Option<f64>,
     /// `;`-joined [`ImageReport::qc_flags`].
     pub qc_flags: String,
     /// See [`ImageReport::error`].
@@ -309,13 +398,19 @@ impl<'a> From<&'a ImageReport> for CsvRow<'a> {
             intermediate_count: r.intermediate_count,
             terminal_count: r.terminal_count,
             non_vellus_count: r.non_vellus_count,
+            vellus_density_per_cm2: r.vellus_density_per_cm2,
+            intermediate_density_per_cm2: r.intermediate_density_per_cm2,
+            terminal_density_per_cm2: r.terminal_density_per_cm2,
+            non_vellus_density_per_cm2: r.non_vellus_density_per_cm2,
             mean_diameter_um: r.mean_diameter_um,
             median_diameter_um: r.median_diameter_um,
+            blur_sigma_um: r.blur_sigma_um,
             cumulative_thickness_mm_per_cm2: r.cumulative_thickness_mm_per_cm2,
             non_vellus_cumulative_width_um_per_cm2: r.non_vellus_cumulative_width_um_per_cm2,
             follicular_units: r.follicular_units,
             fu_density_per_cm2: r.fu_density_per_cm2,
             hairs_per_unit_mean: r.hairs_per_unit_mean,
+            single_hair_unit_share: r.single_hair_unit_share,
             qc_flags: r.qc_flags.join(";"),
             error: r.error.as_deref(),
             error_kind: r.error_kind.as_deref(),
@@ -417,6 +512,12 @@ pub fn fill_from_analysis(
         report.terminal_count = Some(count(HairClass::Terminal));
         report.intermediate_count = a.three_classes.then(|| count(HairClass::Intermediate));
         report.non_vellus_count = Some(n as u32 - vellus);
+        report.vellus_density_per_cm2 = per_cm2(f64::from(vellus));
+        report.terminal_density_per_cm2 = per_cm2(f64::from(count(HairClass::Terminal)));
+        report.intermediate_density_per_cm2 = report
+            .intermediate_count
+            .and_then(|c| per_cm2(f64::from(c)));
+        report.non_vellus_density_per_cm2 = per_cm2((n as u32 - vellus).into());
         let nv_sum: f64 = a
             .hairs
             .iter()
@@ -437,6 +538,10 @@ pub fn fill_from_analysis(
             0.5 * (d[n / 2 - 1] + d[n / 2])
         });
     }
+    report.diameter_histogram = Some(diameter_histogram(
+        &a.hairs.iter().map(|h| h.diameter_um).collect::<Vec<_>>(),
+    ));
+    report.blur_sigma_um = a.blur_sigma_um;
     let sum_d_mm: f64 = a.hairs.iter().map(|h| h.diameter_um / 1000.0).sum();
     report.cumulative_thickness_mm_per_cm2 = per_cm2(sum_d_mm);
 
@@ -449,83 +554,113 @@ pub fn fill_from_analysis(
     report.fu_density_per_cm2 = per_cm2(units.len() as f64);
     report.hairs_per_unit_mean = (!units.is_empty()).then(|| n as f64 / units.len() as f64);
     let sizes: Vec<u32> = units.values().copied().collect();
+    let mut by = [0u32; 4];
+    for &k in &sizes {
+        by[(k.max(1) as usize - 1).min(3)] += 1;
+    }
+    report.units_by_hairs = Some(by);
+    report.single_hair_unit_share =
+        (!sizes.is_empty()).then(|| f64::from(by[0]) / sizes.len() as f64);
     report.density_ci95 = (area > 0.0).then(|| density_ci95(&sizes, area));
     report.hairs = Some(a.hairs.clone());
 }
+
+/// Largest number of hairs a follicular unit holds, for [`density_ci95`]:
+/// scalp units hold 1–4 hairs (Headington 1984).
+pub const MAX_UNIT_HAIRS: u32 = 4;
 
 /// 95% sampling interval for a density estimated from an areal count of
 /// clustered hairs, in hairs/cm².
 ///
 /// Model: follicular units fall as a Poisson process and each unit holds
-/// `k ≥ 1` hairs (a compound Poisson count). The count's variance is
-/// `E[N_u]·E[k²]`, estimated by `Σ kᵢ²`; its index of dispersion is
-/// `D = Σ kᵢ² / Σ kᵢ`. The interval is Garwood's exact Poisson interval for the
-/// effective count `n / D` (Fay & Feuer's rescaling of an overdispersed count),
-/// scaled back by `D` and divided by the area. With no hairs, `D = 1` and the
-/// interval is `[0, 3.689 / area]`. It is the sampling interval of the count in
-/// this field: measurement (detection) error is left out.
+/// `k ≥ 1` hairs, so the count `n = Σ kᵢ` is a weighted sum of Poisson
+/// counts (units of each size) with weights `k`; its variance is estimated by
+/// `v = Σ kᵢ²`. The interval is Fay & Feuer's gamma interval for such a sum:
+/// the lower limit is the 2.5% quantile of a gamma distribution with mean
+/// `n` and variance `v`, the upper limit the 97.5% quantile of one with mean
+/// `n + w` and variance `v + w²`, where `w` is the largest weight
+/// (`max(MAX_UNIT_HAIRS, largest unit seen)`): one more unit, of the largest
+/// size, may have been missed by chance. Limits are divided by the area.
+/// With single-hair units only, the lower limit is Garwood's exact Poisson
+/// limit; with no hairs the upper limit is `3.689 × w / area`. It is the
+/// sampling interval of the count in this field: measurement (detection)
+/// error is left out. Empirical coverage over clustered fields is tested in
+/// `tests/ci_coverage.rs`: 97–98% over clustered fields of 6–114 hairs,
+/// where Garwood's plain Poisson interval covers 80–82%.
 ///
 /// ```
 /// use trichometry::report::density_ci95;
-/// // 100 single-hair units in 1 cm²: Garwood interval for 100.
+/// // 100 single-hair units in 1 cm².
 /// let [lo, hi] = density_ci95(&[1; 100], 1.0);
-/// assert!((lo - 81.364).abs() < 0.01 && (hi - 121.627).abs() < 0.01);
+/// assert!((lo - 81.364).abs() < 0.01 && (hi - 126.145).abs() < 0.01);
 /// ```
 ///
 /// # References
-/// Garwood F. (1936) Fiducial limits for the Poisson distribution. Biometrika
-/// 28(3/4):437–442. doi:10.2307/2333958.
 /// Fay M.P., Feuer E.J. (1997) Confidence intervals for directly standardized
 /// rates: a method based on the gamma distribution. Stat Med 16(7):791–801.
 /// doi:10.1002/(SICI)1097-0258(19970415)16:7<791::AID-SIM500>3.0.CO;2-#
+/// Garwood F. (1936) Fiducial limits for the Poisson distribution. Biometrika
+/// 28(3/4):437–442. doi:10.2307/2333958.
+/// Headington J.T. (1984) Transverse microscopic anatomy of the human scalp.
+/// Arch Dermatol 120(4):449–456.
 pub fn density_ci95(unit_sizes: &[u32], area_cm2: f64) -> [f64; 2] {
-    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    use statrs::distribution::{ContinuousCDF, Gamma};
     let n: f64 = unit_sizes.iter().map(|&k| f64::from(k)).sum();
-    let sum_sq: f64 = unit_sizes
+    let v: f64 = unit_sizes
         .iter()
         .map(|&k| f64::from(k) * f64::from(k))
         .sum();
-    let d = if n > 0.0 { (sum_sq / n).max(1.0) } else { 1.0 };
-    let eff = n / d;
-    let chi_inv = |p: f64, dof: f64| {
-        ChiSquared::new(dof)
-            .map(|c| c.inverse_cdf(p))
+    let w = f64::from(
+        unit_sizes
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(MAX_UNIT_HAIRS),
+    );
+    // Gamma with the given mean and variance: shape m²/var, rate m/var.
+    let quantile = |p: f64, mean: f64, var: f64| {
+        Gamma::new(mean * mean / var, mean / var)
+            .map(|g| g.inverse_cdf(p))
             .unwrap_or(f64::NAN)
     };
-    let lo = if eff > 0.0 {
-        chi_inv(0.025, 2.0 * eff) / 2.0
-    } else {
-        0.0
-    };
-    let hi = chi_inv(0.975, 2.0 * eff + 2.0) / 2.0;
-    [lo * d / area_cm2, hi * d / area_cm2]
+    let lo = if n > 0.0 { quantile(0.025, n, v) } else { 0.0 };
+    let hi = quantile(0.975, n + w, v + w * w);
+    [lo / area_cm2, hi / area_cm2]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // Reference values: the exact Poisson limits solved independently by bisection on the
-    // Poisson CDF in Python (P(X >= 100; lo) = 0.025 -> 81.36399; P(X <= 100; hi) = 0.025 ->
-    // 121.62679; P(X <= 0; hi) = 0.025 -> 3.68888), matching R's poisson.test.
+    // Reference values computed independently with scipy 1.11:
+    // scipy.stats.gamma.ppf(0.025, n*n/v, scale=v/n) and
+    // gamma.ppf(0.975, (n+w)**2/(v+w*w), scale=(v+w*w)/(n+w)), w = 4.
+    // The lower limit for 100 single hairs equals the exact Poisson (Garwood)
+    // limit 81.36399 found by bisection on the Poisson CDF (R's poisson.test).
     #[test]
-    fn ci_matches_garwood() {
+    fn ci_matches_fay_feuer() {
         let [lo, hi] = density_ci95(&[1; 100], 1.0);
         assert!((lo - 81.36399).abs() < 1e-3, "{lo}");
-        assert!((hi - 121.62679).abs() < 1e-3, "{hi}");
+        assert!((hi - 126.14526).abs() < 1e-3, "{hi}");
         let [lo, hi] = density_ci95(&[], 0.5);
         assert_eq!(lo, 0.0);
-        assert!((hi - 3.688879 / 0.5).abs() < 1e-4, "{hi}");
+        assert!((hi - 14.75552 / 0.5).abs() < 1e-3, "{hi}");
+        let [lo, hi] = density_ci95(&[1, 1, 2, 3], 1.0);
+        assert!(
+            (lo - 1.57882).abs() < 1e-3 && (hi - 24.29673).abs() < 1e-3,
+            "{lo} {hi}"
+        );
     }
 
-    // Clustering widens the interval: 50 pairs are 100 hairs with D = 2.
+    // Clustering widens the interval: 50 pairs are 100 hairs with twice the variance.
     #[test]
     fn ci_widens_with_units() {
         let single = density_ci95(&[1; 100], 1.0);
         let pairs = density_ci95(&[2; 50], 1.0);
         assert!(pairs[1] - pairs[0] > single[1] - single[0]);
-        // D = 2, effective count 50: Garwood(50) = [37.1110, 65.9188] (same bisection), times 2.
-        assert!((pairs[0] - 2.0 * 37.11096).abs() < 0.01, "{pairs:?}");
-        assert!((pairs[1] - 2.0 * 65.91877).abs() < 0.01, "{pairs:?}");
+        // Same scipy formulas as above.
+        assert!((pairs[0] - 74.22193).abs() < 1e-3, "{pairs:?}");
+        assert!((pairs[1] - 134.71952).abs() < 1e-3, "{pairs:?}");
     }
 }

@@ -69,6 +69,7 @@ fn overlay_matches_golden() {
         ],
         density_per_cm2: 92.6,
         qc_flags: vec![],
+        blur_sigma_um: None,
         components: vec![ComponentDecision {
             bbox: [60, 280, 90, 310],
             area_px: 500,

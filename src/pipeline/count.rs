@@ -507,6 +507,11 @@ pub struct Counted {
     pub fractional: f64,
     /// Quality flags raised here.
     pub qc_flags: Vec<String>,
+    /// Median cross-profile of each counted hair's shaft, aligned with
+    /// `hairs` (`None` for a hair split out of a band of parallel shafts,
+    /// whose profile is the band's). Read by [`super::blur`] to estimate the
+    /// image's blur.
+    pub profiles: Vec<Option<super::blur::CrossProfile>>,
 }
 
 /// Is the true end (skeleton end pushed out by half a width) at the frame or
@@ -1013,6 +1018,13 @@ pub fn count(
             clampy(ys.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
         ];
         let _ = c.k;
+        let s = &shafts[c.shaft];
+        result.profiles.push(if s.n == 1 {
+            let half = (1.5 * s.median_width_px + 3.0).min(max_half);
+            super::blur::cross_profile(hairness, &s.poly, step, half, max_half)
+        } else {
+            None
+        });
         result.hairs.push(Hair {
             id: i as u32 + 1,
             unit_id,

@@ -6,8 +6,10 @@
 //! median diameter in µm, and the diameter class ([`classify`]).
 //!
 //! Width is the full width at half maximum of the hairness profile across the
-//! shaft, perpendicular to the centre line, with sub-pixel interpolation: it is
-//! insensitive to blur and to the threshold that made the mask.
+//! shaft, perpendicular to the centre line, with sub-pixel interpolation: it
+//! does not depend on the threshold that made the mask. Blur widens it; the
+//! pipeline corrects it with the image's own point-spread width
+//! ([`super::blur`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +79,10 @@ pub struct MeasureConfig {
     pub sample_step_um: f64,
     /// Widest shaft profile searched on each side of the centre line, µm. Default: 250 µm.
     pub max_half_width_um: f64,
+    /// Correct diameters for the image's blur, read from its own shaft edges
+    /// (see [`super::blur`]); `false` reports the optical width (FWHM).
+    /// Default: true.
+    pub correct_blur: bool,
 }
 
 impl Default for MeasureConfig {
@@ -85,6 +91,7 @@ impl Default for MeasureConfig {
             classes: ClassConfig::default(),
             sample_step_um: 10.0,
             max_half_width_um: 250.0,
+            correct_blur: true,
         }
     }
 }
@@ -179,47 +186,11 @@ pub fn width_profile(
     step_px: f32,
     max_half_px: f32,
 ) -> Vec<f32> {
-    let mut out = Vec::new();
-    for (p, t) in walk(poly, step_px) {
-        let n = [-t[1], t[0]];
-        let at = |s: f32| sample(hairness, p[0] + n[0] * s, p[1] + n[1] * s);
-        let mut peak = f32::NEG_INFINITY;
-        let mut s0 = 0.0;
-        let mut s = -1.0;
-        while s <= 1.0 {
-            let v = at(s);
-            if v > peak {
-                peak = v;
-                s0 = s;
-            }
-            s += 0.25;
-        }
-        if peak <= 0.0 {
-            continue;
-        }
-        let half = peak / 2.0;
-        let side = |dir: f32| {
-            let mut prev = peak;
-            let mut d = 0.25;
-            while d <= max_half_px {
-                let v = at(s0 + dir * d);
-                if v < half {
-                    // Linear interpolation of the crossing.
-                    let f = if prev > v {
-                        (prev - half) / (prev - v)
-                    } else {
-                        0.0
-                    };
-                    return d - 0.25 + 0.25 * f;
-                }
-                prev = v;
-                d += 0.25;
-            }
-            max_half_px
-        };
-        out.push(side(-1.0) + side(1.0));
-    }
-    out
+    walk(poly, step_px)
+        .into_iter()
+        .filter_map(|(p, t)| super::blur::half_max_section(hairness, p, [-t[1], t[0]], max_half_px))
+        .map(|(_, w)| w)
+        .collect()
 }
 
 /// Hairness along the centre line at each point of [`walk`].

@@ -10,6 +10,7 @@
 //! shares one `&Pipeline` across worker threads. Stages take images by
 //! reference and return values; none reads the file system.
 
+pub mod blur;
 pub mod components;
 pub mod count;
 pub mod measure;
@@ -58,6 +59,9 @@ pub struct Analysis {
     pub density_per_cm2: f64,
     /// Quality flags.
     pub qc_flags: Vec<String>,
+    /// Gaussian σ of the image's blur read from its shafts' edges, µm; `None`
+    /// when no shaft was wide enough to read it (diameters are then optical).
+    pub blur_sigma_um: Option<f64>,
     /// Decision trail, one entry per candidate component.
     pub components: Vec<ComponentDecision>,
     /// True when classes are vellus/intermediate/terminal; false in the
@@ -181,7 +185,13 @@ impl Pipeline {
             }));
             counted.fractional += more.fractional;
             counted.qc_flags.extend(more.qc_flags);
+            counted.profiles.extend(more.profiles);
         }
+        let blur_sigma_um = if cfg.measure.correct_blur {
+            correct_diameters(&mut counted, scale, &cfg.measure)
+        } else {
+            None
+        };
         decisions.sort_by_key(|d| (d.bbox[1], d.bbox[0]));
         counted.qc_flags.sort();
         counted.qc_flags.dedup();
@@ -202,6 +212,7 @@ impl Pipeline {
             hairs: counted.hairs,
             density_per_cm2,
             qc_flags,
+            blur_sigma_um,
             components: decisions,
             three_classes: cfg.measure.classes.mode == measure::ClassMode::Three,
         })
@@ -244,6 +255,32 @@ impl Pipeline {
         Ok(counted)
     }
 }
+
+/// Replaces each hair's optical diameter (FWHM) by the blur-corrected one and
+/// reclassifies it; returns the blur σ in µm, `None` (diameters unchanged)
+/// when no shaft resolves it. The blur is read from the widest shafts (at
+/// most [`BLUR_SHAFTS`]), whose edges are clear of their neighbours'.
+fn correct_diameters(
+    counted: &mut count::Counted,
+    scale: PixelScale,
+    mcfg: &measure::MeasureConfig,
+) -> Option<f64> {
+    let mut profiles: Vec<&blur::CrossProfile> = counted.profiles.iter().flatten().collect();
+    profiles.sort_by(|a, b| b.fwhm_px.total_cmp(&a.fwhm_px));
+    profiles.truncate(BLUR_SHAFTS);
+    let owned: Vec<blur::CrossProfile> = profiles.into_iter().cloned().collect();
+    let sigma_px = blur::estimate_sigma(&owned)?;
+    for h in &mut counted.hairs {
+        let optical_px = scale.um_to_px(h.diameter_um);
+        let d_px = blur::deblurred_width(optical_px, sigma_px);
+        h.diameter_um = scale.px_to_um(d_px);
+        h.class = measure::classify(h.diameter_um, &mcfg.classes, scale);
+    }
+    Some(scale.px_to_um(sigma_px))
+}
+
+/// Most shafts whose cross-profiles are fitted to read an image's blur.
+pub const BLUR_SHAFTS: usize = 16;
 
 /// Finds the tattoo dot: the largest component rejected as `tattoo_dot`.
 fn tattoo_centre(comps: &[(components::Component, Option<&'static str>)]) -> Option<(f64, f64)> {
