@@ -15,6 +15,7 @@ pub use crate::pipeline::components::ComponentConfig;
 pub use crate::pipeline::count::CountConfig;
 pub use crate::pipeline::measure::MeasureConfig;
 pub use crate::pipeline::preprocess::PreprocessConfig;
+pub use crate::pipeline::qc::QcConfig;
 pub use crate::pipeline::segment::SegmentConfig;
 
 /// Current version of the configuration schema; bumped on breaking semantic change.
@@ -73,6 +74,8 @@ pub struct Config {
     pub measure: MeasureConfig,
     /// Splitting, exit points, border rule and density.
     pub count: CountConfig,
+    /// Thresholds of the quality flags.
+    pub qc: QcConfig,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             components: ComponentConfig::default(),
             measure: MeasureConfig::default(),
             count: CountConfig::default(),
+            qc: QcConfig::default(),
         }
     }
 }
@@ -115,6 +119,7 @@ impl Config {
         self.components.validate()?;
         self.measure.validate()?;
         self.count.validate()?;
+        self.qc.validate()?;
         Ok(())
     }
 

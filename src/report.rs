@@ -209,6 +209,11 @@ impl ImageReport {
         r.input_sha256 = input_sha256;
         r.error = Some(err.to_string());
         r.error_kind = Some(err.code().to_string());
+        if err.code() == "calibration_missing" {
+            // The one quality flag an error record carries: the image may
+            // be fine, it only needs a pixel size.
+            r.qc_flags.push("missing_calibration".to_string());
+        }
         r
     }
 

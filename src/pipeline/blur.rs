@@ -308,10 +308,50 @@ fn linear_fit(x: &[f64], y: &[f64], d: f64, sigma: f64) -> (f64, f64, f64) {
     (rss.max(0.0), a, b)
 }
 
-/// Fits the blurred-bar model to a cross-profile: width and σ by a
-/// logarithmic grid search refined three times around the best cell,
-/// amplitude and baseline by linear least squares at each. `None` when the
-/// profile is flat or has fewer than 8 samples.
+/// Full width at half maximum of a sampled profile above its baseline (the
+/// median of its outer fifth), interpolated; `None` without a peak.
+fn sampled_fwhm(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = y.len();
+    let (ip, &peak) = y.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    let mut outer: Vec<f64> = y[..n / 10]
+        .iter()
+        .chain(&y[n - n / 10..])
+        .copied()
+        .collect();
+    outer.sort_by(f64::total_cmp);
+    let base = *outer.get(outer.len() / 2)?;
+    let half = 0.5 * (peak + base);
+    if peak <= base {
+        return None;
+    }
+    let crossing = |dir: isize| -> Option<f64> {
+        let mut i = ip as isize;
+        loop {
+            let j = i + dir;
+            if j < 0 || j >= n as isize {
+                return None;
+            }
+            let (yi, yj) = (y[i as usize], y[j as usize]);
+            if yj < half {
+                let f = (yi - half) / (yi - yj);
+                return Some(x[i as usize] + f * (x[j as usize] - x[i as usize]));
+            }
+            i = j;
+        }
+    };
+    Some((crossing(1)? - crossing(-1)?).abs())
+}
+
+/// Fits the blurred-bar model to a cross-profile (offsets `x` in pixels,
+/// contrast `y`): amplitude and baseline by linear least squares for each
+/// shape, the shape searched first along the curve of (width, σ) pairs that
+/// give the profile's measured FWHM (a one-parameter family indexed by
+/// width/σ, which spans sharp bars to blurred lines), then refined freely
+/// in (log width, log σ) four times. `None` when the profile is flat, has no
+/// clear half maximum, or has fewer than 8 samples.
+///
+/// The first search matters: for widths below σ the model's shape barely
+/// changes with width, a flat valley in which a plain grid search settles.
 ///
 /// # Examples
 /// ```
@@ -331,35 +371,35 @@ pub fn fit_bar(x: &[f64], y: &[f64]) -> Option<BarFit> {
     if tss.is_nan() || tss <= 1e-12 * scale.max(1e-300) {
         return None;
     }
-    let span = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    // Log grids: width 0.1 px .. the profile's extent, σ 0.1 px .. half of it.
-    let (d_lo, d_hi) = (0.1f64.ln(), (2.0 * span).max(0.2).ln());
-    let (s_lo, s_hi) = (0.1f64.ln(), span.max(0.2).ln());
-    let steps = 16;
+    let w0 = sampled_fwhm(x, y)?;
+    if w0 <= 0.0 {
+        return None;
+    }
+    // Along the constant-FWHM curve: ratio t = width/σ from 0.02 to 100.
     let mut best = (f64::INFINITY, 0.0, 0.0);
-    let (mut dd, mut ds) = ((d_hi - d_lo) / steps as f64, (s_hi - s_lo) / steps as f64);
+    let steps = 48;
+    let (t_lo, t_hi) = (0.02f64.ln(), 100f64.ln());
     for i in 0..=steps {
-        for j in 0..=steps {
-            let (ld, ls) = (d_lo + i as f64 * dd, s_lo + j as f64 * ds);
-            let (rss, _, _) = linear_fit(x, y, ld.exp(), ls.exp());
-            if rss < best.0 {
-                best = (rss, ld, ls);
-            }
+        let t = (t_lo + (t_hi - t_lo) * i as f64 / steps as f64).exp();
+        let sigma = w0 / bar_fwhm(t, 1.0);
+        let (rss, _, _) = linear_fit(x, y, t * sigma, sigma);
+        if rss < best.0 {
+            best = (rss, (t * sigma).ln(), sigma.ln());
         }
     }
-    for _ in 0..4 {
+    let mut step = 0.15;
+    for _ in 0..5 {
         let (c_d, c_s) = (best.1, best.2);
-        dd /= 3.0;
-        ds /= 3.0;
         for i in -4..=4 {
             for j in -4..=4 {
-                let (ld, ls) = (c_d + i as f64 * dd, c_s + j as f64 * ds);
+                let (ld, ls) = (c_d + f64::from(i) * step, c_s + f64::from(j) * step);
                 let (rss, _, _) = linear_fit(x, y, ld.exp(), ls.exp());
                 if rss < best.0 {
                     best = (rss, ld, ls);
                 }
             }
         }
+        step /= 3.0;
     }
     let (rss, ld, ls) = best;
     let (_, a, b) = linear_fit(x, y, ld.exp(), ls.exp());

@@ -512,6 +512,9 @@ pub struct Counted {
     /// whose profile is the band's). Read by [`super::blur`] to estimate the
     /// image's blur.
     pub profiles: Vec<Option<super::blur::CrossProfile>>,
+    /// Median centre-line contrast of each counted hair's shaft in noise σ,
+    /// aligned with `hairs` (read by the quality flags).
+    pub hair_cnr: Vec<f32>,
 }
 
 /// Is the true end (skeleton end pushed out by half a width) at the frame or
@@ -1019,6 +1022,9 @@ pub fn count(
         ];
         let _ = c.k;
         let s = &shafts[c.shaft];
+        result
+            .hair_cnr
+            .push(s.contrast / pre.noise_sigma.max(f32::EPSILON));
         result.profiles.push(if s.n == 1 {
             let half = (1.5 * s.median_width_px + 3.0).min(max_half);
             super::blur::cross_profile(hairness, &s.poly, step, half, max_half)

@@ -16,6 +16,7 @@ pub mod count;
 pub mod measure;
 pub mod naive;
 pub mod preprocess;
+pub mod qc;
 pub mod segment;
 pub mod skeleton;
 
@@ -186,6 +187,7 @@ impl Pipeline {
             counted.fractional += more.fractional;
             counted.qc_flags.extend(more.qc_flags);
             counted.profiles.extend(more.profiles);
+            counted.hair_cnr.extend(more.hair_cnr);
         }
         let blur_sigma_um = if cfg.measure.correct_blur {
             correct_diameters(&mut counted, scale, &cfg.measure)
@@ -204,6 +206,23 @@ impl Pipeline {
         } else {
             0.0
         };
+        let qc_inputs = qc::QcInputs {
+            exposure: qc::exposure(
+                &pre.luma_histogram,
+                cfg.qc.dark_clip_level,
+                cfg.qc.bright_clip_level,
+            ),
+            overlay_fraction: pre.overlay_fraction,
+            blur_sigma_um,
+            hair_cnr: counted.hair_cnr.clone(),
+            hairs: counted.hairs.len(),
+            density_per_cm2,
+        };
+        qc_flags.extend(
+            qc::assess(&qc_inputs, &cfg.qc)
+                .into_iter()
+                .map(String::from),
+        );
         Ok(Analysis {
             width: w,
             height: h,

@@ -139,6 +139,8 @@ impl Preprocessed {
             },
             channel: self.channel,
             visible: self.visible.clone(),
+            luma_histogram: self.luma_histogram,
+            overlay_fraction: self.overlay_fraction,
         }
     }
 }
@@ -157,6 +159,10 @@ pub struct Preprocessed {
     pub channel: Channel,
     /// 255 where the pixel is visible (analysable), 0 where masked.
     pub visible: GrayImage,
+    /// Luma histogram of the visible pixels (see [`super::qc::luma_histogram`]).
+    pub luma_histogram: [u64; 256],
+    /// Share of the frame masked as burned-in overlay (saturated colours, white).
+    pub overlay_fraction: f64,
 }
 
 /// The image's three colour planes (or one gray plane) as `f32` in 0..=1,
@@ -221,13 +227,14 @@ fn plane(w: u32, h: u32, px: &[[f32; 3]], channel: Channel) -> GrayF32 {
 /// Visibility mask: 0 on large blank (near-black) regions touching nothing
 /// but themselves (black corners of a round field of view, blank bands) and,
 /// if enabled, on pure-colour overlay pixels (dilated by 2 px); 255 elsewhere.
+/// Also returns the number of overlay pixels found (before dilation).
 fn visibility(
     w: u32,
     h: u32,
     px: &[[f32; 3]],
     scale: PixelScale,
     cfg: &PreprocessConfig,
-) -> GrayImage {
+) -> (GrayImage, u64) {
     let n = px.len();
     let blank_level = cfg.blank_level as f32;
     let mut blank = GrayImage::new(w, h);
@@ -259,6 +266,7 @@ fn visibility(
             visible.as_mut()[i] = 0;
         }
     }
+    let mut overlay_px = 0u64;
     if cfg.mask_overlays {
         let mut overlay = Vec::new();
         for (i, p) in px.iter().enumerate() {
@@ -272,7 +280,7 @@ fn visibility(
             }
         }
         let r = 2i64;
-        for i in overlay {
+        for &i in &overlay {
             let (x, y) = ((i as u32 % w) as i64, (i as u32 / w) as i64);
             for dy in -r..=r {
                 for dx in -r..=r {
@@ -283,8 +291,9 @@ fn visibility(
                 }
             }
         }
+        overlay_px = overlay.len() as u64;
     }
-    visible
+    (visible, overlay_px)
 }
 
 /// Estimates the smooth background of `gray` by a median of coarse cell means
@@ -509,7 +518,8 @@ pub fn preprocess(
 ) -> Result<Preprocessed> {
     cfg.validate()?;
     let (w, h, px) = planes(image);
-    let visible = visibility(w, h, &px, scale, cfg);
+    let (visible, overlay_px) = visibility(w, h, &px, scale, cfg);
+    let luma_histogram = super::qc::luma_histogram(&px, visible.as_raw());
     let is_gray = matches!(
         image,
         DynamicImage::ImageLuma8(_)
@@ -576,6 +586,8 @@ pub fn preprocess(
         polarity,
         channel,
         visible,
+        luma_histogram,
+        overlay_fraction: overlay_px as f64 / (f64::from(w) * f64::from(h)).max(1.0),
     })
 }
 

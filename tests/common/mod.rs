@@ -1,4 +1,7 @@
 //! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+pub mod scene;
 
 use proptest::test_runner::{Config as PtConfig, RngSeed};
 
