@@ -142,3 +142,58 @@ fn study_cli_blind() {
         );
     }
 }
+
+// The demonstration cohort from `synth-cohort` goes through `study` as it is; with
+// --blind, each photograph and its review overlay appear only under their code,
+// and no file named after an image is left in the output.
+#[test]
+fn study_cli_cohort_blind_overlays() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = Command::new(env!("CARGO_BIN_EXE_trichometry"))
+        .current_dir(dir.path())
+        .args(["synth-cohort", "--out", "cohort", "--seed", "3"])
+        .args(["--subjects", "2", "--field-mm2", "2", "--jobs", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        gen.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let res = Command::new(env!("CARGO_BIN_EXE_trichometry"))
+        .current_dir(dir.path())
+        .args([
+            "study",
+            "cohort/manifest.csv",
+            "--out",
+            "out",
+            "--jobs",
+            "1",
+        ])
+        .args(["--blind", "--blind-seed", "9"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let key = std::fs::read_to_string(dir.path().join("out/blind_key.csv")).unwrap();
+    let codes: Vec<&str> = key
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 2 * 2 * 5);
+    let blind = dir.path().join("out/blind");
+    for c in &codes {
+        assert!(blind.join(format!("{c}.jpg")).is_file(), "{c}");
+        assert!(blind.join(format!("{c}.overlay.png")).is_file(), "{c}");
+    }
+    assert_eq!(std::fs::read_dir(&blind).unwrap().count(), 2 * codes.len());
+    assert!(!dir.path().join("out/.blind_overlays").exists());
+    let summary = std::fs::read_to_string(dir.path().join("out/visit_summary.csv")).unwrap();
+    assert!(
+        summary.contains("active,all_sites,density,hairs/cm²,month12,"),
+        "{summary}"
+    );
+}

@@ -40,6 +40,7 @@ pub mod checks;
 pub mod manifest;
 pub mod output;
 pub mod plot;
+pub mod recovery;
 pub mod report;
 pub mod stats;
 pub mod tables;

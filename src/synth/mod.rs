@@ -57,6 +57,7 @@
 //!     J. Am. Acad. Dermatol. 28(5):755-763 (follicular units, terminal/vellus cut-offs).
 
 pub mod capture;
+pub mod cohort;
 pub mod longitudinal;
 mod render;
 pub mod rng;

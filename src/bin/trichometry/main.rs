@@ -9,6 +9,7 @@ mod eval;
 mod output;
 mod study;
 mod synth;
+mod synth_cohort;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ enum Command {
     Count(Box<count::CountArgs>),
     /// Generate synthetic scalp images with exact ground truth.
     Synth(synth::SynthArgs),
+    /// Generate a longitudinal demonstration cohort (subjects × sites × visits) with a study manifest and its truth.
+    SynthCohort(synth_cohort::SynthCohortArgs),
     /// Score counts (or hair positions) against ground truth.
     Eval(eval::EvalArgs),
     /// Density endpoints of a study: per-visit tables, change from baseline, tests, plots.
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Count(a) => count::run(*a),
         Command::Synth(a) => synth::run(a),
+        Command::SynthCohort(a) => synth_cohort::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Study(a) => study::run(a),
     };

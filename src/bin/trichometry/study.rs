@@ -56,7 +56,7 @@ pub struct StudyArgs {
     /// Pixel size in µm/px for images without one in the manifest (counting only).
     #[arg(long, value_name = "F")]
     pub pixel_size_um: Option<f64>,
-    /// Blinded review: copy every photograph to OUT/blind/ under a random code and write the key to OUT/blind_key.csv (keep it from the readers).
+    /// Blinded review: copy every photograph to OUT/blind/ under a random code (with its review overlay, CODE.overlay.png, when the images are counted here) and write the key to OUT/blind_key.csv (keep it from the readers).
     #[arg(long)]
     pub blind: bool,
     /// Seed of the blinding codes [default: drawn from the clock and process id].
@@ -145,8 +145,18 @@ pub fn run(args: StudyArgs) -> Result<u8, Error> {
                 trichometry::PixelScale::new(p)
                     .map_err(|e| Error::invalid_input(format!("--pixel-size-um: {e}")))?;
             }
+            // Blinded review: overlays go to a staging folder under their
+            // image names and are renamed to their codes once the key exists.
+            let overlay_dir = if args.blind {
+                let d = staging_dir(&args);
+                std::fs::create_dir_all(&d).map_err(|e| Error::from_io(e, &d))?;
+                Some(d)
+            } else {
+                None
+            };
             let opts = BatchOptions {
                 pixel_size_um: args.pixel_size_um,
+                overlay_dir,
                 ..Default::default()
             };
             match args.jobs {
@@ -181,7 +191,14 @@ pub fn run(args: StudyArgs) -> Result<u8, Error> {
     Ok(u8::from(failed))
 }
 
-/// Copies the photographs under random codes into `OUT/blind/` and writes `OUT/blind_key.csv`.
+/// Where overlays wait for their codes: a hidden folder in OUT, removed afterwards.
+fn staging_dir(args: &StudyArgs) -> PathBuf {
+    args.out.join(".blind_overlays")
+}
+
+/// Copies the photographs under random codes into `OUT/blind/`, moves their
+/// review overlays (when the images were counted here) to `OUT/blind/CODE.overlay.png`,
+/// and writes `OUT/blind_key.csv`.
 fn write_blind(
     m: &manifest::StudyManifest,
     result: &study::StudyResult,
@@ -196,6 +213,7 @@ fn write_blind(
     });
     let key = study::blind::blind_codes(&result.images, seed);
     let dir = args.out.join("blind");
+    let staging = staging_dir(args);
     std::fs::create_dir_all(&dir).map_err(|e| Error::from_io(e, &dir))?;
     let mut written = Vec::new();
     for k in &key {
@@ -213,6 +231,15 @@ fn write_blind(
         let target = dir.join(format!("{}{ext}", k.code));
         std::fs::copy(&row.path, &target).map_err(|e| Error::from_io(e, &row.path))?;
         written.push(target);
+        let overlay = staging.join(trichometry::batch::overlay_file_name(&row.image));
+        if overlay.is_file() {
+            let target = dir.join(format!("{}.overlay.png", k.code));
+            std::fs::rename(&overlay, &target).map_err(|e| Error::from_io(e, &overlay))?;
+            written.push(target);
+        }
+    }
+    if staging.is_dir() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::from_io(e, &staging))?;
     }
     let bytes = study::output::csv_bytes(&key)?;
     let kpath = args.out.join("blind_key.csv");
