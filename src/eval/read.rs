@@ -463,13 +463,19 @@ const TRICHOMETRY_CSV_COLUMNS: &[&str] = &[
     "intermediate_count",
     "terminal_count",
     "non_vellus_count",
+    "vellus_density_per_cm2",
+    "intermediate_density_per_cm2",
+    "terminal_density_per_cm2",
+    "non_vellus_density_per_cm2",
     "mean_diameter_um",
     "median_diameter_um",
+    "blur_sigma_um",
     "cumulative_thickness_mm_per_cm2",
     "non_vellus_cumulative_width_um_per_cm2",
     "follicular_units",
     "fu_density_per_cm2",
     "hairs_per_unit_mean",
+    "single_hair_unit_share",
     "qc_flags",
     "error",
     "error_kind",
@@ -986,4 +992,27 @@ pub fn read_ignore_regions(path: impl AsRef<Path>) -> Result<IgnoreRegions> {
         out.regions.entry(r.image).or_default().extend(boxes);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The list of trichometry's own CSV columns is exactly the header that
+    // `report::CsvRow` writes, so a new report column cannot be mistaken for
+    // a grouping column.
+    #[test]
+    fn csv_columns_match_report_rows() {
+        let prov = crate::report::Provenance {
+            crate_version: String::new(),
+            config_hash: String::new(),
+            calibration_source: None,
+        };
+        let r = crate::report::ImageReport::empty("a".into(), Default::default(), prov);
+        let mut w = csv::Writer::from_writer(vec![]);
+        w.serialize(crate::report::CsvRow::from(&r)).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        assert_eq!(header, TRICHOMETRY_CSV_COLUMNS);
+    }
 }

@@ -260,3 +260,33 @@ pub fn classify(diameter_um: f64, cfg: &ClassConfig, scale: PixelScale) -> Optio
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The boundaries exactly as documented: vellus < 30 µm ≤ intermediate ≤ 60 µm
+    // < terminal; two-class: vellus ≤ 40 µm < terminal; no classes when the
+    // pixel is coarser than a quarter of the vellus cut-off.
+    #[test]
+    fn class_boundaries() {
+        let three = ClassConfig::default();
+        let s = PixelScale::new(2.5).unwrap();
+        assert_eq!(classify(29.999, &three, s), Some(HairClass::Vellus));
+        assert_eq!(classify(30.0, &three, s), Some(HairClass::Intermediate));
+        assert_eq!(classify(60.0, &three, s), Some(HairClass::Intermediate));
+        assert_eq!(classify(60.001, &three, s), Some(HairClass::Terminal));
+        let two = ClassConfig {
+            mode: ClassMode::Two,
+            ..ClassConfig::default()
+        };
+        assert_eq!(classify(40.0, &two, s), Some(HairClass::Vellus));
+        assert_eq!(classify(40.001, &two, s), Some(HairClass::Terminal));
+        // Resolution: 7.5 µm/px is a quarter of 30 µm (resolvable), 7.6 is not.
+        assert!(classify(50.0, &three, PixelScale::new(7.5).unwrap()).is_some());
+        assert!(classify(50.0, &three, PixelScale::new(7.6).unwrap()).is_none());
+        // Two-class mode's cut-off is 40 µm: a quarter is 10 µm/px.
+        assert!(classify(50.0, &two, PixelScale::new(10.0).unwrap()).is_some());
+        assert!(classify(50.0, &two, PixelScale::new(10.1).unwrap()).is_none());
+    }
+}
