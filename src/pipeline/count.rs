@@ -1053,11 +1053,19 @@ pub fn count(
         let mut reason = if n_shafts == 0 {
             "no_straight_shaft".to_string()
         } else if n == 0 {
-            comp_reason[ci]
-                .first()
-                .copied()
-                .unwrap_or("rejected")
-                .to_string()
+            // Every reason, first the one that came first: a component whose
+            // exit shadow was removed may have lost its shaft to another test.
+            let mut r: Vec<&str> = Vec::new();
+            for &x in &comp_reason[ci] {
+                if !r.contains(&x) {
+                    r.push(x);
+                }
+            }
+            if r.is_empty() {
+                "rejected".to_string()
+            } else {
+                r.join(",")
+            }
         } else if n_shafts == 1 && bands == 1 {
             "hair".to_string()
         } else if n_shafts == 1 {
