@@ -1,9 +1,14 @@
 //! Per-stage and end-to-end timings of the pipeline on generated 1 MP and
-//! 4 MP scalp fields (JPEG and PNG), never on downloaded images.
+//! 4 MP scalp fields (JPEG and PNG), never on downloaded images, and on
+//! request at 12 MP (4000 × 3000: decoding and the whole analysis only).
 //!
 //! ```text
 //! cargo bench --bench pipeline
+//! TRICHOMETRY_BENCH_12MP=1 cargo bench --bench pipeline -- 12MP
 //! ```
+//!
+//! The 12 MP sizes are behind `TRICHOMETRY_BENCH_12MP=1` because one analysis
+//! there takes seconds, and ten samples of it would double the default run.
 //!
 //! The fields come from the project's generator (`isolated` parameters,
 //! 5 µm/px, a clean capture), encoded in memory. Stages are timed on the
@@ -19,6 +24,8 @@ use trichometry::synth::{render_patch, rng::SynthRng, Capture, Patch, Scenario};
 use trichometry::{Config, Pipeline, PixelScale};
 
 const UM_PER_PX: f64 = 5.0;
+/// Set to `1` to add the 12 MP sizes.
+const ENV_12MP: &str = "TRICHOMETRY_BENCH_12MP";
 
 /// A generated field of `w` × `h` pixels at 5 µm/px.
 fn field(w: u32, h: u32) -> DynamicImage {
@@ -40,8 +47,16 @@ fn stages(c: &mut Criterion) {
     let scale = PixelScale::new(UM_PER_PX).unwrap();
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
-    for (name, w, h) in [("1MP", 1155u32, 866u32), ("4MP", 2309, 1732)] {
+    let mut sizes = vec![("1MP", 1155u32, 866u32), ("4MP", 2309, 1732)];
+    let with_12mp = std::env::var(ENV_12MP).is_ok_and(|v| v == "1");
+    if with_12mp {
+        sizes.push(("12MP", 4000, 3000));
+    }
+    for (name, w, h) in sizes {
         let img = field(w, h);
+        // At 12 MP only decoding and the whole analysis: the stage split is
+        // already visible at 1 and 4 MP, and each stage there takes seconds.
+        let all_stages = name != "12MP";
         for (fmt_name, fmt) in [("jpeg", ImageFormat::Jpeg), ("png", ImageFormat::Png)] {
             let bytes = encode(&img, fmt);
             g.bench_with_input(
@@ -52,17 +67,19 @@ fn stages(c: &mut Criterion) {
                 },
             );
         }
-        let pre = preprocess::preprocess(&img, scale, &cfg.preprocess).unwrap();
-        g.bench_with_input(BenchmarkId::new("preprocess", name), &img, |b, img| {
-            b.iter(|| preprocess::preprocess(black_box(img), scale, &cfg.preprocess))
-        });
-        let mask = segment::segment(&pre, scale, &cfg.segment).unwrap();
-        g.bench_with_input(BenchmarkId::new("segment", name), &pre, |b, pre| {
-            b.iter(|| segment::segment(black_box(pre), scale, &cfg.segment))
-        });
-        g.bench_with_input(BenchmarkId::new("components", name), &mask, |b, mask| {
-            b.iter(|| components::components(black_box(mask), &pre, scale, &cfg.components))
-        });
+        if all_stages {
+            let pre = preprocess::preprocess(&img, scale, &cfg.preprocess).unwrap();
+            g.bench_with_input(BenchmarkId::new("preprocess", name), &img, |b, img| {
+                b.iter(|| preprocess::preprocess(black_box(img), scale, &cfg.preprocess))
+            });
+            let mask = segment::segment(&pre, scale, &cfg.segment).unwrap();
+            g.bench_with_input(BenchmarkId::new("segment", name), &pre, |b, pre| {
+                b.iter(|| segment::segment(black_box(pre), scale, &cfg.segment))
+            });
+            g.bench_with_input(BenchmarkId::new("components", name), &mask, |b, mask| {
+                b.iter(|| components::components(black_box(mask), &pre, scale, &cfg.components))
+            });
+        }
         g.bench_with_input(BenchmarkId::new("analyse", name), &img, |b, img| {
             b.iter(|| pipeline.analyse(black_box(img), scale, None))
         });
