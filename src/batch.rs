@@ -340,7 +340,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 }
 
 /// Columns of a count manifest that trichometry interprets; all others go to `meta`.
-const ROI_COLUMNS: &[&str] = &[
+pub(crate) const ROI_COLUMNS: &[&str] = &[
     "roi_cx_px",
     "roi_cy_px",
     "roi_radius_um",
@@ -459,7 +459,9 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<Vec<BatchInput>> 
     Ok(out)
 }
 
-fn parse_roi_columns(
+/// The ROI that a manifest row's `roi_*` cells give, `None` when they are
+/// all empty or absent, or why they cannot make one.
+pub(crate) fn parse_roi_columns(
     headers: &[String],
     rec: &csv::StringRecord,
 ) -> std::result::Result<Option<Roi>, String> {

@@ -2,7 +2,9 @@
 //! which visit and where.
 //!
 //! In: CSV bytes with columns `subject`, `visit`, `image` and optionally
-//! `pixel_size_um`, `site`, `arm`, `visit_day`, `replicate` and any others.
+//! `pixel_size_um`, `site`, `arm`, `visit_day`, `replicate`, the target-area
+//! columns of `trichometry count`'s manifest (`roi_cx_px,roi_cy_px,roi_radius_um`
+//! or `roi_x0_px,roi_y0_px,roi_x1_px,roi_y1_px`) and any others.
 //! Out: a [`StudyManifest`]: the valid rows, the ordered visits, sites and
 //! arms, and every problem found, each with its 1-based line number (the
 //! header is line 1). A bad row is left out and reported; it never costs the
@@ -57,6 +59,10 @@ pub struct ManifestRow {
     pub visit_day: Option<f64>,
     /// Replicate label (the same site photographed several times at one visit).
     pub replicate: Option<String>,
+    /// Target area from the `roi_*` columns (as in `trichometry count`'s
+    /// manifest): a fixed area around a tattoo dot counted in every photograph.
+    #[serde(default)]
+    pub roi: Option<crate::report::Roi>,
     /// Every other column, verbatim (outcomes, device, exposure, ...).
     pub meta: IndexMap<String, String>,
 }
@@ -78,7 +84,7 @@ pub struct Problem {
     pub line: u64,
     /// Whether the row was left out.
     pub severity: Severity,
-    /// Stable snake_case code: `empty_cell`, `bad_number`, `duplicate_row`,
+    /// Stable snake_case code: `empty_cell`, `bad_number`, `bad_roi`, `duplicate_row`,
     /// `duplicate_image`, `unknown_file`, `missing_baseline`, `visit_day_conflict`,
     /// `no_report`, `image_error`, `calibration_shift`, `acquisition_shift`,
     /// `same_photograph`, `outcome_conflict`, `bad_outcome`.
@@ -193,7 +199,9 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
     );
     let extra_columns: Vec<String> = headers
         .iter()
-        .filter(|h| !STUDY_COLUMNS.contains(&h.as_str()))
+        .filter(|h| {
+            !STUDY_COLUMNS.contains(&h.as_str()) && !crate::batch::ROI_COLUMNS.contains(&h.as_str())
+        })
         .cloned()
         .collect();
 
@@ -242,6 +250,13 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
                 }
             },
         };
+        let roi = match crate::batch::parse_roi_columns(&headers, &rec) {
+            Ok(r) => r,
+            Err(why) => {
+                err("bad_roi", why);
+                continue;
+            }
+        };
         let key: Vec<String> = rec.iter().map(str::to_string).collect();
         if let Some(first) = seen_rows.get(&key) {
             err(
@@ -261,7 +276,9 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
         seen_images.insert(image.clone(), line);
         let mut meta = IndexMap::new();
         for (c, h) in headers.iter().enumerate() {
-            if !STUDY_COLUMNS.contains(&h.as_str()) {
+            if !STUDY_COLUMNS.contains(&h.as_str())
+                && !crate::batch::ROI_COLUMNS.contains(&h.as_str())
+            {
                 meta.insert(h.clone(), get(c));
             }
         }
@@ -276,6 +293,7 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
             arm: opt(arm_col).unwrap_or_else(|| DEFAULT_ARM.to_string()),
             visit_day,
             replicate: opt(rep_col),
+            roi,
             meta,
         });
     }
@@ -425,7 +443,7 @@ impl StudyManifest {
                     image: r.image.clone(),
                     path: r.path.clone(),
                     pixel_size_um: r.pixel_size_um,
-                    roi: None,
+                    roi: r.roi.clone(),
                     meta,
                     problem: None,
                 }
@@ -501,6 +519,37 @@ mod tests {
         let e = parse_manifest(b"subject,image\nS1,a\n", Path::new("")).unwrap_err();
         assert_eq!(e.code(), "manifest_invalid");
         assert!(e.to_string().contains("`visit`"));
+    }
+
+    // ROI columns give each photograph its target area (passed to the
+    // counter), are not extra columns, and a half-filled ROI is a bad row.
+    #[test]
+    fn roi_columns_reach_the_counter() {
+        let m = parse(
+            "subject,visit,image,roi_cx_px,roi_cy_px,roi_radius_um,device\n\
+             S1,baseline,a.png,100,120,5642,x\n\
+             S1,M3,b.png,,,,x\n\
+             S2,baseline,c.png,100,,5642,x\n",
+        );
+        assert_eq!(m.extra_columns, ["device"]);
+        assert_eq!(m.rows.len(), 2);
+        assert_eq!(
+            m.rows[0].roi,
+            Some(crate::report::Roi::Circle {
+                cx_px: 100.0,
+                cy_px: 120.0,
+                radius_um: 5642.0
+            })
+        );
+        assert_eq!(m.rows[1].roi, None);
+        assert!(!m.rows[0].meta.contains_key("roi_cx_px"));
+        let inputs = m.batch_inputs();
+        assert_eq!(inputs[0].roi, m.rows[0].roi);
+        assert_eq!(m.problems.len(), 1);
+        assert_eq!(
+            (m.problems[0].line, m.problems[0].code.as_str()),
+            (4, "bad_roi")
+        );
     }
 
     // Files that do not exist are left out with `unknown_file`.
