@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::CalibrationSource;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// Version of the report schema. Bumped on any breaking change of field names or meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -209,7 +209,7 @@ impl ImageReport {
         r.input_sha256 = input_sha256;
         r.error = Some(err.to_string());
         r.error_kind = Some(err.code().to_string());
-        if err.code() == "calibration_missing" {
+        if matches!(err.kind(), ErrorKind::CalibrationMissing) {
             // The one quality flag an error record carries: the image may
             // be fine, it only needs a pixel size.
             r.qc_flags.push("missing_calibration".to_string());
@@ -522,7 +522,7 @@ pub fn fill_from_analysis(
         report.intermediate_density_per_cm2 = report
             .intermediate_count
             .and_then(|c| per_cm2(f64::from(c)));
-        report.non_vellus_density_per_cm2 = per_cm2((n as u32 - vellus).into());
+        report.non_vellus_density_per_cm2 = report.non_vellus_count.and_then(|c| per_cm2(c.into()));
         let nv_sum: f64 = a
             .hairs
             .iter()

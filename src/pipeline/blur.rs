@@ -430,9 +430,9 @@ pub fn fit_bar(x: &[f64], y: &[f64]) -> Option<BarFit> {
 /// let s = estimate_sigma(&[shaft(10.0), shaft(14.0), shaft(1.0)]).unwrap();
 /// assert!((s - 1.2).abs() < 0.05);
 /// ```
-pub fn estimate_sigma(profiles: &[CrossProfile]) -> Option<f64> {
+pub fn estimate_sigma<'a>(profiles: impl IntoIterator<Item = &'a CrossProfile>) -> Option<f64> {
     let mut sigmas: Vec<f64> = profiles
-        .iter()
+        .into_iter()
         .filter_map(|p| {
             let x: Vec<f64> = p.offsets.iter().map(|&v| f64::from(v)).collect();
             let y: Vec<f64> = p.values.iter().map(|&v| f64::from(v)).collect();

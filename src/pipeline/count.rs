@@ -507,14 +507,20 @@ pub struct Counted {
     pub fractional: f64,
     /// Quality flags raised here.
     pub qc_flags: Vec<String>,
-    /// Median cross-profile of each counted hair's shaft, aligned with
-    /// `hairs` (`None` for a hair split out of a band of parallel shafts,
-    /// whose profile is the band's). Read by [`super::blur`] to estimate the
-    /// image's blur.
-    pub profiles: Vec<Option<super::blur::CrossProfile>>,
-    /// Median centre-line contrast of each counted hair's shaft in noise σ,
-    /// aligned with `hairs` (read by the quality flags).
-    pub hair_cnr: Vec<f32>,
+    /// What the later stages read of each counted hair's shaft, aligned
+    /// with `hairs`.
+    pub signals: Vec<HairSignal>,
+}
+
+/// What the blur estimate and the quality flags read of a counted hair's shaft.
+#[derive(Debug, Clone, Default)]
+pub struct HairSignal {
+    /// Median centre-line contrast in noise σ.
+    pub cnr: f32,
+    /// Median cross-profile (`None` for a hair split out of a band of
+    /// parallel shafts, whose profile is the band's); read by
+    /// [`super::blur`] to estimate the image's blur.
+    pub profile: Option<super::blur::CrossProfile>,
 }
 
 /// Is the true end (skeleton end pushed out by half a width) at the frame or
@@ -1022,14 +1028,14 @@ pub fn count(
         ];
         let _ = c.k;
         let s = &shafts[c.shaft];
-        result
-            .hair_cnr
-            .push(s.contrast / pre.noise_sigma.max(f32::EPSILON));
-        result.profiles.push(if s.n == 1 {
-            let half = (1.5 * s.median_width_px + 3.0).min(max_half);
-            super::blur::cross_profile(hairness, &s.poly, step, half, max_half)
-        } else {
-            None
+        result.signals.push(HairSignal {
+            cnr: s.contrast / pre.noise_sigma.max(f32::EPSILON),
+            profile: if s.n == 1 {
+                let half = (1.5 * s.median_width_px + 3.0).min(max_half);
+                super::blur::cross_profile(hairness, &s.poly, step, half, max_half)
+            } else {
+                None
+            },
         });
         result.hairs.push(Hair {
             id: i as u32 + 1,

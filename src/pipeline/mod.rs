@@ -186,8 +186,7 @@ impl Pipeline {
             }));
             counted.fractional += more.fractional;
             counted.qc_flags.extend(more.qc_flags);
-            counted.profiles.extend(more.profiles);
-            counted.hair_cnr.extend(more.hair_cnr);
+            counted.signals.extend(more.signals);
         }
         let blur_sigma_um = if cfg.measure.correct_blur {
             correct_diameters(&mut counted, scale, &cfg.measure)
@@ -214,7 +213,7 @@ impl Pipeline {
             ),
             overlay_fraction: pre.overlay_fraction,
             blur_sigma_um,
-            hair_cnr: counted.hair_cnr.clone(),
+            hair_cnr: counted.signals.iter().map(|s| s.cnr).collect(),
             hairs: counted.hairs.len(),
             density_per_cm2,
         };
@@ -284,11 +283,14 @@ fn correct_diameters(
     scale: PixelScale,
     mcfg: &measure::MeasureConfig,
 ) -> Option<f64> {
-    let mut profiles: Vec<&blur::CrossProfile> = counted.profiles.iter().flatten().collect();
+    let mut profiles: Vec<&blur::CrossProfile> = counted
+        .signals
+        .iter()
+        .filter_map(|s| s.profile.as_ref())
+        .collect();
     profiles.sort_by(|a, b| b.fwhm_px.total_cmp(&a.fwhm_px));
     profiles.truncate(BLUR_SHAFTS);
-    let owned: Vec<blur::CrossProfile> = profiles.into_iter().cloned().collect();
-    let sigma_px = blur::estimate_sigma(&owned)?;
+    let sigma_px = blur::estimate_sigma(profiles)?;
     for h in &mut counted.hairs {
         let optical_px = scale.um_to_px(h.diameter_um);
         let d_px = blur::deblurred_width(optical_px, sigma_px);
