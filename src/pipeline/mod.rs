@@ -13,6 +13,7 @@
 pub mod blur;
 pub mod components;
 pub mod count;
+pub mod filter;
 pub mod measure;
 pub mod naive;
 pub mod preprocess;
@@ -119,7 +120,18 @@ impl Pipeline {
         if pre.polarity == preprocess::Polarity::Light {
             qc_flags.push("light_hair_polarity".to_string());
         }
-        let mask = segment::segment(&pre, scale, &cfg.segment)?;
+        let both =
+            cfg.preprocess.both_polarities && cfg.preprocess.polarity == preprocess::Polarity::Auto;
+        // One blur per scale gives the ridge maps of both polarities.
+        let (ridge, other_ridge) = match segment::ridge_scales(&pre, scale, &cfg.segment) {
+            Some(s) => {
+                let (r, o) = segment::ridge_responses(&pre.hairness, &s, both);
+                (Some(r), o)
+            }
+            None => (None, None),
+        };
+        let mask = segment::segment_with_ridge(&pre, ridge.as_ref(), scale, &cfg.segment)?;
+        drop(ridge);
         let comps = components::components(&mask, &pre, scale, &cfg.components)?;
 
         // Region of interest → analysed mask.
@@ -148,7 +160,7 @@ impl Pipeline {
 
         let mut decisions: Vec<ComponentDecision> = Vec::new();
         let mut counted = self.count_pass(&pre, &comps, &analysed, scale, &mut decisions)?;
-        if cfg.preprocess.both_polarities && cfg.preprocess.polarity == preprocess::Polarity::Auto {
+        if both {
             // Hairs of the other polarity, away from the main polarity's
             // shafts (their highlights and rims are not hairs).
             let other = pre.opposite();
@@ -161,7 +173,8 @@ impl Pipeline {
                 imageproc::distance_transform::Norm::LInf,
                 r,
             );
-            let other_mask = segment::segment(&other, scale, &cfg.segment)?;
+            let other_mask =
+                segment::segment_with_ridge(&other, other_ridge.as_ref(), scale, &cfg.segment)?;
             let other_comps: Vec<_> =
                 components::components(&other_mask, &other, scale, &cfg.components)?
                     .into_iter()

@@ -266,28 +266,61 @@ pub fn noise_levels(sigma: f32, high_sigma: f64, low_sigma: f64, min_contrast: f
 /// 8(6):679–698. doi:10.1109/TPAMI.1986.4767851
 pub fn hysteresis(image: &GrayF32, low: f32, high: f32) -> HairMask {
     let (w, h) = image.dimensions();
-    let v = image.as_raw();
-    let mut out = GrayImage::new(w, h);
+    let (wu, hu) = (w as usize, h as usize);
+    // A one-pixel frame of zeros around a copy of the classes (0: below
+    // `low`, 1: grows, 2: seeds, 3: taken) lets the flood fill step to all
+    // eight neighbours by index arithmetic alone.
+    let pw = wu + 2;
+    let mut class = vec![0u8; pw * (hu + 2)];
+    for (y, row) in image.as_raw().chunks_exact(wu.max(1)).enumerate().take(hu) {
+        let dst = &mut class[(y + 1) * pw + 1..(y + 1) * pw + 1 + wu];
+        for (c, &v) in dst.iter_mut().zip(row) {
+            *c = if v >= high {
+                2
+            } else if v >= low {
+                1
+            } else {
+                0
+            };
+        }
+    }
+    let offsets = [
+        -(pw as isize) - 1,
+        -(pw as isize),
+        -(pw as isize) + 1,
+        -1,
+        1,
+        pw as isize - 1,
+        pw as isize,
+        pw as isize + 1,
+    ];
     let mut stack: Vec<usize> = Vec::new();
-    for (i, &x) in v.iter().enumerate() {
-        if x >= high && out.as_raw()[i] == 0 {
-            out.as_mut()[i] = 255;
-            stack.push(i);
-            while let Some(j) = stack.pop() {
-                let (jx, jy) = ((j % w as usize) as i64, (j / w as usize) as i64);
-                for dy in -1..=1i64 {
-                    for dx in -1..=1i64 {
-                        let (nx, ny) = (jx + dx, jy + dy);
-                        if nx < 0 || ny < 0 || nx >= i64::from(w) || ny >= i64::from(h) {
-                            continue;
-                        }
-                        let k = ny as usize * w as usize + nx as usize;
-                        if out.as_raw()[k] == 0 && v[k] >= low {
-                            out.as_mut()[k] = 255;
-                            stack.push(k);
-                        }
-                    }
+    for i in 0..class.len() {
+        if class[i] != 2 {
+            continue;
+        }
+        class[i] = 3;
+        stack.push(i);
+        while let Some(j) = stack.pop() {
+            for d in offsets {
+                let k = j.wrapping_add_signed(d);
+                if class[k] == 1 || class[k] == 2 {
+                    class[k] = 3;
+                    stack.push(k);
                 }
+            }
+        }
+    }
+    let mut out = GrayImage::new(w, h);
+    for (y, row) in out
+        .as_mut()
+        .chunks_exact_mut(wu.max(1))
+        .enumerate()
+        .take(hu)
+    {
+        for (o, &c) in row.iter_mut().zip(&class[(y + 1) * pw + 1..]) {
+            if c == 3 {
+                *o = 255;
             }
         }
     }
@@ -313,47 +346,115 @@ pub fn hysteresis(image: &GrayF32, low: f32, high: f32) -> HairMask {
 /// Multiscale vessel enhancement filtering. MICCAI 1998, LNCS 1496:130–137.
 /// doi:10.1007/BFb0056195
 pub fn ridge_response(image: &GrayF32, sigmas_px: &[f32]) -> GrayF32 {
+    ridge_responses(image, sigmas_px, false).0
+}
+
+/// [`ridge_response`] of `image` and, when `both`, of its negation (the
+/// bright ridges of `−image`: the other polarity), from one Gaussian blur per
+/// scale. The blur of `−image` is exactly `−blur(image)` in floating point,
+/// so the second map has the same bits as `ridge_response` of the negated
+/// image.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::{preprocess::GrayF32, segment::{ridge_response, ridge_responses}};
+/// let img = GrayF32::from_fn(21, 21, |x, _| image::Luma([if x == 10 { 1.0 } else { 0.0 }]));
+/// let neg = GrayF32::from_fn(21, 21, |x, _| image::Luma([if x == 10 { -1.0 } else { 0.0 }]));
+/// let (pos, other) = ridge_responses(&img, &[1.0], true);
+/// assert_eq!(pos, ridge_response(&img, &[1.0]));
+/// assert_eq!(other.unwrap(), ridge_response(&neg, &[1.0]));
+/// ```
+pub fn ridge_responses(
+    image: &GrayF32,
+    sigmas_px: &[f32],
+    both: bool,
+) -> (GrayF32, Option<GrayF32>) {
     let (w, h) = image.dimensions();
     let mut out = GrayF32::new(w, h);
+    let mut neg = both.then(|| GrayF32::new(w, h));
     if w < 3 || h < 3 {
-        return out;
+        return (out, neg);
     }
+    let wu = w as usize;
+    let n = wu - 2;
+    // Per row: the bound σ²·(−λ2) (−∞ where λ2 ≥ 0) and the exponent
+    // −(λ1/λ2)²/0.5, for each polarity. The first loop has no branch and
+    // vectorises; the second takes the exponential only where it can matter.
+    let mut bound = [vec![0f32; n], vec![0f32; n]];
+    let mut expo = [vec![0f32; n], vec![0f32; n]];
     for &s in sigmas_px {
         if s.is_nan() || s <= 0.0 {
             continue;
         }
-        let g = imageproc::filter::gaussian_blur_f32(image, s);
+        let g = super::filter::gaussian_blur(image, s);
         let gv = g.as_raw();
-        let (wu, hu) = (w as usize, h as usize);
         let s2 = s * s;
-        for y in 1..hu - 1 {
-            for x in 1..wu - 1 {
-                let i = y * wu + x;
-                let c = gv[i];
-                let dxx = gv[i + 1] - 2.0 * c + gv[i - 1];
-                let dyy = gv[i + wu] - 2.0 * c + gv[i - wu];
-                let dxy = (gv[i + wu + 1] - gv[i + wu - 1] - gv[i - wu + 1] + gv[i - wu - 1]) / 4.0;
+        for y in 1..h as usize - 1 {
+            let up = &gv[(y - 1) * wu..y * wu];
+            let cu = &gv[y * wu..(y + 1) * wu];
+            let dn = &gv[(y + 1) * wu..(y + 2) * wu];
+            let (ul, ur) = (&up[..n], &up[2..]);
+            let (cl, cc, cr) = (&cu[..n], &cu[1..=n], &cu[2..]);
+            let (dl, dc, dr) = (&dn[..n], &dn[1..=n], &dn[2..]);
+            let uc = &up[1..=n];
+            let [bp, bn] = &mut bound;
+            let [qp, qn] = &mut expo;
+            for k in 0..n {
+                let c = cc[k];
+                let dxx = cr[k] - 2.0 * c + cl[k];
+                let dyy = dc[k] - 2.0 * c + uc[k];
+                let dxy = (dr[k] - dl[k] - ur[k] + ul[k]) / 4.0;
                 let tr = dxx + dyy;
                 let disc = ((dxx - dyy) * (dxx - dyy) + 4.0 * dxy * dxy).sqrt();
                 let (e1, e2) = ((tr + disc) / 2.0, (tr - disc) / 2.0);
+                // |λ1| ≤ |λ2|. The negated image has eigenvalues −e2 ≥ −e1.
                 let (l1, l2) = if e1.abs() <= e2.abs() {
                     (e1, e2)
                 } else {
                     (e2, e1)
                 };
-                if l2 >= 0.0 {
-                    continue;
-                }
+                let (m1, m2) = if e2.abs() <= e1.abs() {
+                    (-e2, -e1)
+                } else {
+                    (-e1, -e2)
+                };
+                bp[k] = if l2 >= 0.0 {
+                    f32::NEG_INFINITY
+                } else {
+                    s2 * (-l2)
+                };
                 let rb = l1 / l2;
-                let v = s2 * (-l2) * (-(rb * rb) / 0.5).exp();
-                let o = &mut out.as_mut()[i];
-                if v > *o {
-                    *o = v;
-                }
+                qp[k] = -(rb * rb) / 0.5;
+                bn[k] = if m2 >= 0.0 {
+                    f32::NEG_INFINITY
+                } else {
+                    s2 * (-m2)
+                };
+                let rm = m1 / m2;
+                qn[k] = -(rm * rm) / 0.5;
+            }
+            let row = y * wu + 1;
+            raise(&mut out.as_mut()[row..row + n], &bound[0], &expo[0]);
+            if let Some(ng) = neg.as_mut() {
+                raise(&mut ng.as_mut()[row..row + n], &bound[1], &expo[1]);
             }
         }
     }
-    out
+    (out, neg)
+}
+
+/// `o = max(o, bound·exp(expo))`, skipping the exponential where `bound`
+/// (the response's upper limit, as exp ≤ 1) cannot beat `o`.
+#[inline]
+fn raise(o: &mut [f32], bound: &[f32], expo: &[f32]) {
+    for ((o, &b), &q) in o.iter_mut().zip(bound).zip(expo) {
+        if b > *o {
+            let v = b * q.exp();
+            if v > *o {
+                *o = v;
+            }
+        }
+    }
 }
 
 /// Runs stage 2 with the configured method; the ridge mask (if enabled) is
@@ -374,6 +475,53 @@ pub fn ridge_response(image: &GrayF32, sigmas_px: &[f32]) -> GrayF32 {
 /// # Errors
 /// [`crate::ErrorKind::Config`] on an invalid configuration.
 pub fn segment(pre: &Preprocessed, scale: PixelScale, cfg: &SegmentConfig) -> Result<HairMask> {
+    cfg.validate()?;
+    let ridge = ridge_scales(pre, scale, cfg).map(|s| ridge_response(&pre.hairness, &s));
+    segment_with_ridge(pre, ridge.as_ref(), scale, cfg)
+}
+
+/// The Gaussian scales (pixels) of the ridge filter [`segment`] runs on
+/// `pre`, or `None` when the ridge mask is disabled or the image is too small.
+///
+/// # Examples
+/// ```
+/// use trichometry::{PixelScale, pipeline::{preprocess::*, segment::*}};
+/// let img = image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(64, 64, image::Luma([200])));
+/// let s = PixelScale::new(5.0).unwrap();
+/// let p = preprocess(&img, s, &PreprocessConfig::default()).unwrap();
+/// // radii 4, 8, 16 µm at 5 µm/px: σ = r/√3 floored at 1 px, near-equal scales merged
+/// assert_eq!(ridge_scales(&p, s, &SegmentConfig::default()).unwrap().len(), 2);
+/// ```
+pub fn ridge_scales(
+    pre: &Preprocessed,
+    scale: PixelScale,
+    cfg: &SegmentConfig,
+) -> Option<Vec<f32>> {
+    let (w, h) = pre.hairness.dimensions();
+    if !(cfg.ridge && !cfg.ridge_radii_um.is_empty() && w >= 8 && h >= 8) {
+        return None;
+    }
+    let mut sig: Vec<f32> = cfg
+        .ridge_radii_um
+        .iter()
+        .map(|r| (scale.um_to_px(*r) / 3f64.sqrt()).max(1.0) as f32)
+        .collect();
+    sig.dedup_by(|a, b| (*a - *b).abs() < 0.25);
+    Some(sig)
+}
+
+/// [`segment`] with the ridge map already computed (`ridge_response` of
+/// `pre.hairness` at [`ridge_scales`]; ignored when those are `None`), so
+/// that one blur serves both polarities (see [`ridge_responses`]).
+///
+/// # Errors
+/// [`crate::ErrorKind::Config`] on an invalid configuration.
+pub fn segment_with_ridge(
+    pre: &Preprocessed,
+    ridge: Option<&GrayF32>,
+    scale: PixelScale,
+    cfg: &SegmentConfig,
+) -> Result<HairMask> {
     cfg.validate()?;
     let hn = &pre.hairness;
     let (w, h) = hn.dimensions();
@@ -409,15 +557,7 @@ pub fn segment(pre: &Preprocessed, scale: PixelScale, cfg: &SegmentConfig) -> Re
             }))
         }
     };
-    if cfg.ridge && !cfg.ridge_radii_um.is_empty() && w >= 8 && h >= 8 {
-        let sigmas: Vec<f32> = cfg
-            .ridge_radii_um
-            .iter()
-            .map(|r| (scale.um_to_px(*r) / 3f64.sqrt()).max(1.0) as f32)
-            .collect();
-        let mut sig = sigmas.clone();
-        sig.dedup_by(|a, b| (*a - *b).abs() < 0.25);
-        let r = ridge_response(hn, &sig);
+    if let (Some(r), Some(_)) = (ridge, ridge_scales(pre, scale, cfg)) {
         // Noise of the ridge response: robust spread over visible pixels.
         let rs = super::preprocess::robust_sigma(r.as_raw(), |i| pre.visible.as_raw()[i] != 0);
         let med = {
@@ -428,7 +568,7 @@ pub fn segment(pre: &Preprocessed, scale: PixelScale, cfg: &SegmentConfig) -> Re
         let floor = 1e-4f32;
         let high = med + (cfg.ridge_high_sigma as f32 * rs).max(floor);
         let low = med + (cfg.ridge_low_sigma as f32 * rs).max(floor / 2.0);
-        let rm = hysteresis(&r, low, high);
+        let rm = hysteresis(r, low, high);
         // A ridge pixel must also be at least faintly hair-like in contrast.
         let (lowc, _) = noise_levels(
             pre.noise_sigma,
@@ -448,4 +588,121 @@ pub fn segment(pre: &Preprocessed, scale: PixelScale, cfg: &SegmentConfig) -> Re
         }
     }
     Ok(mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The ridge filter written pixel by pixel, as in its definition, with
+    /// the crate's Gaussian blur: the reference the fast path must equal.
+    fn ridge_reference(image: &GrayF32, sigmas_px: &[f32]) -> GrayF32 {
+        let (w, h) = image.dimensions();
+        let mut out = GrayF32::new(w, h);
+        for &s in sigmas_px {
+            let g = imageproc::filter::gaussian_blur_f32(image, s);
+            for y in 1..h - 1 {
+                for x in 1..w - 1 {
+                    let p = |dx: i32, dy: i32| {
+                        g.get_pixel((x as i32 + dx) as u32, (y as i32 + dy) as u32)[0]
+                    };
+                    let c = p(0, 0);
+                    let dxx = p(1, 0) - 2.0 * c + p(-1, 0);
+                    let dyy = p(0, 1) - 2.0 * c + p(0, -1);
+                    let dxy = (p(1, 1) - p(-1, 1) - p(1, -1) + p(-1, -1)) / 4.0;
+                    let tr = dxx + dyy;
+                    let disc = ((dxx - dyy) * (dxx - dyy) + 4.0 * dxy * dxy).sqrt();
+                    let (e1, e2) = ((tr + disc) / 2.0, (tr - disc) / 2.0);
+                    let (l1, l2) = if e1.abs() <= e2.abs() {
+                        (e1, e2)
+                    } else {
+                        (e2, e1)
+                    };
+                    if l2 >= 0.0 {
+                        continue;
+                    }
+                    let rb = l1 / l2;
+                    let v = s * s * (-l2) * (-(rb * rb) / 0.5).exp();
+                    let o = &mut out.get_pixel_mut(x, y)[0];
+                    if v > *o {
+                        *o = v;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Hysteresis as a breadth-first search over (x, y) with bounds checks.
+    fn hysteresis_reference(image: &GrayF32, low: f32, high: f32) -> Vec<u8> {
+        let (w, h) = image.dimensions();
+        let mut out = vec![0u8; (w * h) as usize];
+        let mut queue = std::collections::VecDeque::new();
+        for (x, y, v) in image.enumerate_pixels() {
+            if v[0] >= high {
+                out[(y * w + x) as usize] = 255;
+                queue.push_back((x as i64, y as i64));
+            }
+        }
+        while let Some((x, y)) = queue.pop_front() {
+            for (dx, dy) in [
+                (-1, -1),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 0 || ny < 0 || nx >= i64::from(w) || ny >= i64::from(h) {
+                    continue;
+                }
+                let k = (ny as u32 * w + nx as u32) as usize;
+                if out[k] == 0 && image.get_pixel(nx as u32, ny as u32)[0] >= low {
+                    out[k] = 255;
+                    queue.push_back((nx, ny));
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn hysteresis_matches_reference(w in 1u32..25, h in 1u32..25, seed in any::<u64>(),
+                                        low in 0.0f32..0.6, span in 0.0f32..0.4) {
+            let mut st = seed | 1;
+            let img = GrayF32::from_fn(w, h, |_, _| {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                Luma([(st % 1001) as f32 / 1000.0])
+            });
+            let m = hysteresis(&img, low, low + span);
+            prop_assert_eq!(m.0.as_raw(), &hysteresis_reference(&img, low, low + span));
+        }
+
+        // Both polarities of the fast filter have the reference's bits.
+        #[test]
+        fn ridge_matches_reference(w in 3u32..30, h in 3u32..30, seed in any::<u64>(),
+                                   s1 in 0.5f32..3.0, s2 in 0.5f32..3.0) {
+            let mut st = seed | 1;
+            let img = GrayF32::from_fn(w, h, |_, _| {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                Luma([(st % 2001) as f32 / 1000.0 - 1.0])
+            });
+            let mut negated = img.clone();
+            negated.iter_mut().for_each(|v| *v = -*v);
+            let (pos, neg) = ridge_responses(&img, &[s1, s2], true);
+            let (want_pos, want_neg) = (ridge_reference(&img, &[s1, s2]), ridge_reference(&negated, &[s1, s2]));
+            prop_assert_eq!(pos.as_raw(), want_pos.as_raw());
+            let neg = neg.unwrap();
+            prop_assert_eq!(neg.as_raw(), want_neg.as_raw());
+        }
+    }
 }
