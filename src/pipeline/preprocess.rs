@@ -165,37 +165,100 @@ pub struct Preprocessed {
     pub overlay_fraction: f64,
 }
 
-/// The image's three colour planes (or one gray plane) as `f32` in 0..=1,
-/// keeping 16-bit precision.
-fn planes(image: &DynamicImage) -> (u32, u32, Vec<[f32; 3]>) {
-    let (w, h) = (image.width(), image.height());
-    match image {
-        DynamicImage::ImageLuma8(_)
-        | DynamicImage::ImageLumaA8(_)
-        | DynamicImage::ImageLuma16(_)
-        | DynamicImage::ImageLumaA16(_) => {
-            let g = image.to_luma16();
-            let v = g
-                .pixels()
-                .map(|p| {
-                    let x = f32::from(p[0]) / 65535.0;
-                    [x, x, x]
-                })
-                .collect();
-            (w, h, v)
-        }
-        DynamicImage::ImageRgb8(img) => (
-            w,
-            h,
-            img.pixels()
-                .map(|p| p.0.map(|c| f32::from(c) / 255.0))
-                .collect(),
-        ),
-        _ => {
-            let img = image.to_rgb32f();
-            (w, h, img.pixels().map(|p| p.0).collect())
+/// The decoded pixels as preprocessing reads them: three channels in 0..=1,
+/// keeping 16-bit precision, without a full-size floating-point copy of an
+/// 8-bit RGB image (the common case, read through a 256-entry table).
+enum Source<'a> {
+    /// 8-bit RGB, interleaved, with the table `c ↦ c / 255`.
+    Rgb8(&'a [u8], Box<[f32; 256]>),
+    /// Gray (any depth) as `v / 65535`, the same value in all three channels.
+    Gray(Vec<f32>),
+    /// Any other layout, converted to `f32` RGB.
+    Rgb(Vec<[f32; 3]>),
+}
+
+impl Source<'_> {
+    fn new(image: &DynamicImage) -> Source<'_> {
+        match image {
+            DynamicImage::ImageLuma8(_)
+            | DynamicImage::ImageLumaA8(_)
+            | DynamicImage::ImageLuma16(_)
+            | DynamicImage::ImageLumaA16(_) => Source::Gray(
+                image
+                    .to_luma16()
+                    .as_raw()
+                    .iter()
+                    .map(|&v| f32::from(v) / 65535.0)
+                    .collect(),
+            ),
+            DynamicImage::ImageRgb8(img) => {
+                let mut lut = Box::new([0f32; 256]);
+                for (c, v) in lut.iter_mut().enumerate() {
+                    *v = f32::from(c as u8) / 255.0;
+                }
+                Source::Rgb8(img.as_raw(), lut)
+            }
+            _ => Source::Rgb(image.to_rgb32f().pixels().map(|p| p.0).collect()),
         }
     }
+
+    /// Pixel `i` (raster order) as `[r, g, b]` in 0..=1.
+    #[inline]
+    fn rgb(&self, i: usize) -> [f32; 3] {
+        match self {
+            Source::Rgb8(v, lut) => [
+                lut[usize::from(v[3 * i])],
+                lut[usize::from(v[3 * i + 1])],
+                lut[usize::from(v[3 * i + 2])],
+            ],
+            Source::Gray(v) => [v[i]; 3],
+            Source::Rgb(v) => v[i],
+        }
+    }
+
+    /// Writes one channel of the pixels `start..start + out.len()` into
+    /// `out`, with the layout and channel resolved once per call rather
+    /// than once per pixel.
+    fn fill(&self, start: usize, channel: Channel, out: &mut [f32]) {
+        match channel {
+            Channel::Red => self.fill_with(start, out, |p| p[0]),
+            Channel::Green => self.fill_with(start, out, |p| p[1]),
+            Channel::Blue => self.fill_with(start, out, |p| p[2]),
+            Channel::Luma | Channel::Auto => self.fill_with(start, out, luma),
+        }
+    }
+
+    #[inline]
+    fn fill_with(&self, start: usize, out: &mut [f32], f: impl Fn([f32; 3]) -> f32) {
+        let end = start + out.len();
+        match self {
+            Source::Rgb8(v, lut) => {
+                for (o, p) in out.iter_mut().zip(v[3 * start..3 * end].chunks_exact(3)) {
+                    *o = f([
+                        lut[usize::from(p[0])],
+                        lut[usize::from(p[1])],
+                        lut[usize::from(p[2])],
+                    ]);
+                }
+            }
+            Source::Gray(v) => {
+                for (o, &x) in out.iter_mut().zip(&v[start..end]) {
+                    *o = f([x; 3]);
+                }
+            }
+            Source::Rgb(v) => {
+                for (o, &p) in out.iter_mut().zip(&v[start..end]) {
+                    *o = f(p);
+                }
+            }
+        }
+    }
+}
+
+/// Rec. 601 luma of an RGB triple.
+#[inline]
+fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
 /// Converts the image to one `f32` plane (0..=1) with the given channel.
@@ -210,18 +273,11 @@ fn planes(image: &DynamicImage) -> (u32, u32, Vec<[f32; 3]>) {
 /// assert_eq!(gray_f32(&img, Channel::Green).get_pixel(0, 0)[0], 0.0);
 /// ```
 pub fn gray_f32(image: &DynamicImage, channel: Channel) -> GrayF32 {
-    let (w, h, px) = planes(image);
-    plane(w, h, &px, channel)
-}
-
-fn plane(w: u32, h: u32, px: &[[f32; 3]], channel: Channel) -> GrayF32 {
-    let f = |p: &[f32; 3]| match channel {
-        Channel::Red => p[0],
-        Channel::Green => p[1],
-        Channel::Blue => p[2],
-        Channel::Luma | Channel::Auto => 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2],
-    };
-    GrayF32::from_raw(w, h, px.iter().map(f).collect()).unwrap_or_else(|| GrayF32::new(w, h))
+    let (w, h) = (image.width(), image.height());
+    let src = Source::new(image);
+    let mut out = vec![0f32; w as usize * h as usize];
+    src.fill(0, channel, &mut out);
+    GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
 }
 
 /// Visibility mask: 0 on large blank (near-black) regions touching nothing
@@ -231,45 +287,29 @@ fn plane(w: u32, h: u32, px: &[[f32; 3]], channel: Channel) -> GrayF32 {
 fn visibility(
     w: u32,
     h: u32,
-    px: &[[f32; 3]],
+    px: &Source,
     scale: PixelScale,
     cfg: &PreprocessConfig,
 ) -> (GrayImage, u64) {
-    let n = px.len();
     let blank_level = cfg.blank_level as f32;
     let mut blank = GrayImage::new(w, h);
-    for (i, p) in px.iter().enumerate() {
+    let mut any_blank = false;
+    for (i, b) in blank.as_mut().iter_mut().enumerate() {
+        let p = px.rgb(i);
         if p[0].max(p[1]).max(p[2]) <= blank_level {
-            blank.as_mut()[i] = 255;
+            *b = 255;
+            any_blank = true;
         }
     }
     let mut visible = GrayImage::from_pixel(w, h, Luma([255]));
-    let labels = super::components::label(
-        &super::segment::HairMask(blank),
-        super::components::Connectivity::Four,
-    )
-    .image;
-    let mut areas: Vec<u64> = Vec::new();
-    for l in labels.as_raw() {
-        let l = *l as usize;
-        if l > 0 {
-            if areas.len() < l {
-                areas.resize(l, 0);
-            }
-            areas[l - 1] += 1;
-        }
-    }
-    let min_blank = scale.um2_to_px2(cfg.min_blank_area_um2).max(1.0);
-    for i in 0..n {
-        let l = labels.as_raw()[i] as usize;
-        if l > 0 && areas[l - 1] as f64 >= min_blank {
-            visible.as_mut()[i] = 0;
-        }
+    if any_blank {
+        mask_blank_regions(blank, &mut visible, scale, cfg);
     }
     let mut overlay_px = 0u64;
     if cfg.mask_overlays {
         let mut overlay = Vec::new();
-        for (i, p) in px.iter().enumerate() {
+        for i in 0..w as usize * h as usize {
+            let p = px.rgb(i);
             let mx = p[0].max(p[1]).max(p[2]);
             let mn = p[0].min(p[1]).min(p[2]);
             // Saturated primary or secondary colour: no skin or hair looks like this.
@@ -294,6 +334,33 @@ fn visibility(
         overlay_px = overlay.len() as u64;
     }
     (visible, overlay_px)
+}
+
+/// Sets `visible` to 0 on the 4-connected regions of `blank` (255 = blank)
+/// of at least `cfg.min_blank_area_um2`.
+fn mask_blank_regions(
+    blank: GrayImage,
+    visible: &mut GrayImage,
+    scale: PixelScale,
+    cfg: &PreprocessConfig,
+) {
+    let labels = super::components::label(
+        &super::segment::HairMask(blank),
+        super::components::Connectivity::Four,
+    )
+    .image;
+    let mut areas: Vec<u64> = vec![0; labels.as_raw().iter().copied().max().unwrap_or(0) as usize];
+    for &l in labels.as_raw() {
+        if l > 0 {
+            areas[l as usize - 1] += 1;
+        }
+    }
+    let min_blank = scale.um2_to_px2(cfg.min_blank_area_um2).max(1.0);
+    for (v, &l) in visible.as_mut().iter_mut().zip(labels.as_raw()) {
+        if l > 0 && areas[l as usize - 1] as f64 >= min_blank {
+            *v = 0;
+        }
+    }
 }
 
 /// Estimates the smooth background of `gray` by a median of coarse cell means
@@ -327,81 +394,199 @@ pub fn estimate_background(
     if w == 0 || h == 0 {
         return GrayF32::new(w, h);
     }
-    // Cell size: physical, but never more than ~65k cells.
-    let by_area = ((f64::from(w) * f64::from(h)) / 65536.0).sqrt().ceil();
-    let cell = scale
-        .um_to_px(cell_um.max(window_um / 20.0))
-        .round()
-        .max(by_area)
-        .max(1.0) as u32;
-    let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
-    let mut sum = vec![0f64; (cw * ch) as usize];
-    let mut cnt = vec![0u32; (cw * ch) as usize];
-    for y in 0..h {
-        let cy = y / cell;
-        for x in 0..w {
-            if visible.get_pixel(x, y)[0] == 0 {
-                continue;
-            }
-            let c = (cy * cw + x / cell) as usize;
-            sum[c] += f64::from(gray.get_pixel(x, y)[0]);
-            cnt[c] += 1;
-        }
+    let (g, wu) = (gray.as_raw(), w as usize);
+    let grid = BackgroundGrid::new(
+        w,
+        h,
+        |y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]),
+        visible.as_raw(),
+        scale,
+        window_um,
+        cell_um,
+    );
+    let mut out = vec![0f32; g.len()];
+    for (y, row) in out.chunks_exact_mut(w as usize).enumerate() {
+        grid.row(y as u32, row);
     }
-    let means: Vec<f32> = sum
-        .iter()
-        .zip(&cnt)
-        .map(|(s, &c)| {
-            if c > 0 {
-                (*s / f64::from(c)) as f32
-            } else {
-                f32::NAN
-            }
-        })
-        .collect();
-    let valid: Vec<f32> = means.iter().copied().filter(|v| !v.is_nan()).collect();
-    let global = median(valid).unwrap_or(0.5);
-    let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
-        .round()
-        .max(1.0) as i64;
-    let mut coarse = vec![global; (cw * ch) as usize];
-    let mut buf = Vec::with_capacity(((2 * r + 1) * (2 * r + 1)) as usize);
-    for cy in 0..ch as i64 {
-        for cx in 0..cw as i64 {
-            buf.clear();
-            for yy in (cy - r).max(0)..=(cy + r).min(ch as i64 - 1) {
-                for xx in (cx - r).max(0)..=(cx + r).min(cw as i64 - 1) {
-                    let v = means[(yy * cw as i64 + xx) as usize];
-                    if !v.is_nan() {
-                        buf.push(v);
-                    }
+    GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
+}
+
+/// The coarse background of [`estimate_background`]: window medians of cell
+/// means, with the bilinear weights of every column precomputed.
+struct BackgroundGrid {
+    cell: u32,
+    cw: u32,
+    ch: u32,
+    coarse: Vec<f32>,
+    /// Per column: left and right cell, weight of the right one.
+    cols: Vec<(u32, u32, f32)>,
+}
+
+impl BackgroundGrid {
+    /// Builds the grid of an image of `w × h` (both > 0) whose row `y` is
+    /// written into a buffer by `fill_row(y, buffer)`.
+    fn new(
+        w: u32,
+        h: u32,
+        fill_row: impl Fn(usize, &mut [f32]),
+        visible: &[u8],
+        scale: PixelScale,
+        window_um: f64,
+        cell_um: f64,
+    ) -> BackgroundGrid {
+        // Cell size: physical, but never more than ~65k cells.
+        let by_area = ((f64::from(w) * f64::from(h)) / 65536.0).sqrt().ceil();
+        let cell = scale
+            .um_to_px(cell_um.max(window_um / 20.0))
+            .round()
+            .max(by_area)
+            .max(1.0) as u32;
+        let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
+        let mut sum = vec![0f64; (cw * ch) as usize];
+        let mut cnt = vec![0u32; (cw * ch) as usize];
+        let cell_of_x: Vec<usize> = (0..w).map(|x| (x / cell) as usize).collect();
+        let mut vals = vec![0f32; w as usize];
+        for (y, vis) in visible.chunks_exact(w as usize).enumerate() {
+            fill_row(y, &mut vals);
+            let base = (y / cell as usize) * cw as usize;
+            let (s, c) = (
+                &mut sum[base..base + cw as usize],
+                &mut cnt[base..base + cw as usize],
+            );
+            for ((&m, &v), &cx) in vis.iter().zip(&vals).zip(&cell_of_x) {
+                if m != 0 {
+                    s[cx] += f64::from(v);
+                    c[cx] += 1;
                 }
             }
-            if let Some(m) = median_mut(&mut buf) {
-                coarse[(cy * cw as i64 + cx) as usize] = m;
+        }
+        let means: Vec<f32> = sum
+            .iter()
+            .zip(&cnt)
+            .map(|(s, &c)| {
+                if c > 0 {
+                    (*s / f64::from(c)) as f32
+                } else {
+                    f32::NAN
+                }
+            })
+            .collect();
+        let valid: Vec<f32> = means.iter().copied().filter(|v| !v.is_nan()).collect();
+        let global = median(valid).unwrap_or(0.5);
+        let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
+            .round()
+            .max(1.0) as i64;
+        let mut coarse = vec![global; (cw * ch) as usize];
+        // The window medians compare integer keys that order like
+        // `f32::total_cmp` (the same transform it applies), which is faster
+        // than comparing floats and selects the same value.
+        let keys: Vec<Option<i32>> = means
+            .iter()
+            .map(|v| (!v.is_nan()).then(|| total_order_key(*v)))
+            .collect();
+        let mut buf: Vec<i32> = Vec::with_capacity(((2 * r + 1) * (2 * r + 1)) as usize);
+        for cy in 0..ch as i64 {
+            for cx in 0..cw as i64 {
+                buf.clear();
+                for yy in (cy - r).max(0)..=(cy + r).min(ch as i64 - 1) {
+                    let row = (yy * cw as i64) as usize;
+                    let (x0, x1) = (
+                        (cx - r).max(0) as usize,
+                        (cx + r).min(cw as i64 - 1) as usize,
+                    );
+                    buf.extend(keys[row + x0..=row + x1].iter().flatten());
+                }
+                if !buf.is_empty() {
+                    let k = buf.len() / 2;
+                    let m = *buf.select_nth_unstable(k).1;
+                    coarse[(cy * cw as i64 + cx) as usize] = from_total_order_key(m);
+                }
             }
         }
+        let cellf = cell as f32;
+        let cols = (0..w)
+            .map(|x| {
+                let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
+                let x0 = fx.floor() as u32;
+                (x0, (x0 + 1).min(cw - 1), fx - x0 as f32)
+            })
+            .collect();
+        BackgroundGrid {
+            cell,
+            cw,
+            ch,
+            coarse,
+            cols,
+        }
     }
-    // Bilinear interpolation between cell centres.
-    let mut out = GrayF32::new(w, h);
-    let cellf = cell as f32;
-    for y in 0..h {
-        let fy = ((y as f32 + 0.5) / cellf - 0.5).clamp(0.0, (ch - 1) as f32);
+
+    /// Writes row `y` of the background (bilinear between cell centres) into `out`.
+    fn row(&self, y: u32, out: &mut [f32]) {
+        let fy = ((y as f32 + 0.5) / self.cell as f32 - 0.5).clamp(0.0, (self.ch - 1) as f32);
         let y0 = fy.floor() as u32;
-        let y1 = (y0 + 1).min(ch - 1);
+        let y1 = (y0 + 1).min(self.ch - 1);
         let ty = fy - y0 as f32;
-        for x in 0..w {
-            let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
-            let x0 = fx.floor() as u32;
-            let x1 = (x0 + 1).min(cw - 1);
-            let tx = fx - x0 as f32;
-            let g = |xx: u32, yy: u32| coarse[(yy * cw + xx) as usize];
-            let top = g(x0, y0) * (1.0 - tx) + g(x1, y0) * tx;
-            let bot = g(x0, y1) * (1.0 - tx) + g(x1, y1) * tx;
-            out.put_pixel(x, y, Luma([top * (1.0 - ty) + bot * ty]));
+        let r0 = &self.coarse[(y0 * self.cw) as usize..((y0 + 1) * self.cw) as usize];
+        let r1 = &self.coarse[(y1 * self.cw) as usize..((y1 + 1) * self.cw) as usize];
+        for (o, &(x0, x1, tx)) in out.iter_mut().zip(&self.cols) {
+            let (x0, x1) = (x0 as usize, x1 as usize);
+            let top = r0[x0] * (1.0 - tx) + r0[x1] * tx;
+            let bot = r1[x0] * (1.0 - tx) + r1[x1] * tx;
+            *o = top * (1.0 - ty) + bot * ty;
+        }
+    }
+}
+
+/// Signed relative contrast `(I − B) / B` (floor 0.05 on `B`) of one channel
+/// of `src` against its [`estimate_background`], row by row, without a
+/// full-size background image.
+fn flattened(
+    src: &Source,
+    channel: Channel,
+    w: u32,
+    h: u32,
+    visible: &[u8],
+    scale: PixelScale,
+    cfg: &PreprocessConfig,
+) -> Vec<f32> {
+    let n = w as usize * h as usize;
+    if n == 0 {
+        return Vec::new();
+    }
+    let wu = w as usize;
+    let grid = BackgroundGrid::new(
+        w,
+        h,
+        |y, row| src.fill(y * wu, channel, row),
+        visible,
+        scale,
+        cfg.background_window_um,
+        cfg.background_cell_um,
+    );
+    let mut out = vec![0f32; n];
+    let mut vals = vec![0f32; wu];
+    for (y, row) in out.chunks_exact_mut(wu).enumerate() {
+        grid.row(y as u32, row);
+        src.fill(y * wu, channel, &mut vals);
+        for (c, &v) in row.iter_mut().zip(&vals) {
+            let b = *c;
+            *c = (v - b) / b.max(0.05);
         }
     }
     out
+}
+
+/// An integer that orders like [`f32::total_cmp`] (the transform it uses).
+#[inline]
+fn total_order_key(v: f32) -> i32 {
+    let b = v.to_bits() as i32;
+    b ^ ((((b >> 31) as u32) >> 1) as i32)
+}
+
+/// Inverse of [`total_order_key`] (the transform is its own inverse).
+#[inline]
+fn from_total_order_key(k: i32) -> f32 {
+    f32::from_bits((k ^ ((((k >> 31) as u32) >> 1) as i32)) as u32)
 }
 
 /// Median of a vector (NaN-free), `None` when empty.
@@ -432,18 +617,21 @@ fn strided_sample(values: &[f32], keep: impl Fn(usize) -> bool) -> Vec<f32> {
 /// Robust sigma (1.4826 × median absolute deviation from the median) of a
 /// strided sample of `values` where `keep` is true.
 pub(crate) fn robust_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
-    let sample = strided_sample(values, keep);
-    let Some(med) = median(sample.clone()) else {
+    let mut sample = strided_sample(values, keep);
+    let Some(med) = median_mut(&mut sample) else {
         return 0.0;
     };
-    let dev: Vec<f32> = sample.iter().map(|v| (v - med).abs()).collect();
-    1.4826 * median(dev).unwrap_or(0.0)
+    sample.iter_mut().for_each(|v| *v = (*v - med).abs());
+    1.4826 * median_mut(&mut sample).unwrap_or(0.0)
 }
 
-/// Noise level of a flattened contrast map whose structures lie in one tail:
-/// the smaller of the two one-sided robust σ (1.4826 × the median deviation
-/// above, resp. below, the median). Hairs covering a third of a dense field
-/// inflate the usual two-sided MAD on their side; the other side is skin.
+/// Noise level of a flattened contrast map whose structures lie in one tail,
+/// from one strided sample where `keep` is true: the smaller of the two
+/// one-sided robust σ (1.4826 × the median deviation above, resp. below,
+/// the median), floored at ¾ of the two-sided robust σ. Hairs covering a
+/// third of a dense field inflate the usual two-sided MAD on their side; the
+/// other side is skin. The floor keeps a clean skin side from setting levels
+/// below the skin's own texture.
 pub(crate) fn background_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> f32 {
     let mut sample = strided_sample(values, keep);
     let Some(med) = median_mut(&mut sample) else {
@@ -462,16 +650,9 @@ pub(crate) fn background_sigma(values: &[f32], keep: impl Fn(usize) -> bool) -> 
     // An empty side (a noise-free background) has no spread.
     let a = median_mut(&mut above).unwrap_or(0.0);
     let b = median_mut(&mut below).unwrap_or(0.0);
-    1.4826 * a.min(b)
-}
-
-/// Signed relative contrast `(I − B) / B` with a floor on `B`.
-fn relative_contrast(gray: &GrayF32, bg: &GrayF32) -> Vec<f32> {
-    gray.as_raw()
-        .iter()
-        .zip(bg.as_raw())
-        .map(|(&i, &b)| (i - b) / b.max(0.05))
-        .collect()
+    sample.iter_mut().for_each(|v| *v = (*v - med).abs());
+    let two_sided = 1.4826 * median_mut(&mut sample).unwrap_or(0.0);
+    (1.4826 * a.min(b)).max(0.75 * two_sided)
 }
 
 /// Mass of each tail beyond 4 σ: (dark, light).
@@ -489,6 +670,17 @@ fn tail_masses(c: &[f32], visible: &GrayImage, sigma: f32) -> (f64, f64) {
         }
     }
     (dark, light)
+}
+
+/// [`super::qc::luma_histogram`] of the visible pixels of `src`, row by row.
+fn luma_histogram(src: &Source, w: u32, visible: &[u8]) -> [u64; 256] {
+    let mut hist = [0u64; 256];
+    let mut vals = vec![0f32; w as usize];
+    for (y, vis) in visible.chunks_exact(w as usize).enumerate() {
+        src.fill(y * w as usize, Channel::Luma, &mut vals);
+        super::qc::add_to_luma_histogram(&mut hist, &vals, vis);
+    }
+    hist
 }
 
 /// Runs stage 1: gray channel, visibility mask, background flattening,
@@ -517,9 +709,10 @@ pub fn preprocess(
     cfg: &PreprocessConfig,
 ) -> Result<Preprocessed> {
     cfg.validate()?;
-    let (w, h, px) = planes(image);
+    let (w, h) = (image.width(), image.height());
+    let px = Source::new(image);
     let (visible, overlay_px) = visibility(w, h, &px, scale, cfg);
-    let luma_histogram = super::qc::luma_histogram(&px, visible.as_raw());
+    let luma_histogram = luma_histogram(&px, w, visible.as_raw());
     let is_gray = matches!(
         image,
         DynamicImage::ImageLuma8(_)
@@ -536,20 +729,9 @@ pub fn preprocess(
     };
     let mut best: Option<(f64, Channel, Vec<f32>, f32, Polarity)> = None;
     for ch in candidates {
-        let gray = plane(w, h, &px, ch);
-        let bg = estimate_background(
-            &gray,
-            &visible,
-            scale,
-            cfg.background_window_um,
-            cfg.background_cell_um,
-        );
-        let c = relative_contrast(&gray, &bg);
+        let c = flattened(&px, ch, w, h, visible.as_raw(), scale, cfg);
         let keep = |i: usize| visible.as_raw()[i] != 0;
-        // One-sided: hairs covering much of a dense field must not inflate
-        // the noise level; floored at ¾ of the two-sided MAD so that a clean
-        // skin side does not set levels below the skin's own texture.
-        let sigma = background_sigma(&c, keep).max(0.75 * robust_sigma(&c, keep));
+        let sigma = background_sigma(&c, keep);
         let (dark, light) = tail_masses(&c, &visible, sigma);
         let pol = match cfg.polarity {
             Polarity::Auto => {
@@ -622,6 +804,181 @@ mod tests {
         img.put_pixel(1, 0, Luma([30001]));
         let g = gray_f32(&DynamicImage::ImageLuma16(img), Channel::Luma);
         assert!(g.get_pixel(1, 0)[0] > g.get_pixel(0, 0)[0]);
+    }
+
+    /// The background estimate as first written, pixel by pixel: the
+    /// reference the row-wise version must reproduce exactly.
+    fn estimate_background_reference(
+        gray: &GrayF32,
+        visible: &GrayImage,
+        scale: PixelScale,
+        window_um: f64,
+        cell_um: f64,
+    ) -> GrayF32 {
+        let (w, h) = gray.dimensions();
+        if w == 0 || h == 0 {
+            return GrayF32::new(w, h);
+        }
+        // Cell size: physical, but never more than ~65k cells.
+        let by_area = ((f64::from(w) * f64::from(h)) / 65536.0).sqrt().ceil();
+        let cell = scale
+            .um_to_px(cell_um.max(window_um / 20.0))
+            .round()
+            .max(by_area)
+            .max(1.0) as u32;
+        let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
+        let mut sum = vec![0f64; (cw * ch) as usize];
+        let mut cnt = vec![0u32; (cw * ch) as usize];
+        for y in 0..h {
+            let cy = y / cell;
+            for x in 0..w {
+                if visible.get_pixel(x, y)[0] == 0 {
+                    continue;
+                }
+                let c = (cy * cw + x / cell) as usize;
+                sum[c] += f64::from(gray.get_pixel(x, y)[0]);
+                cnt[c] += 1;
+            }
+        }
+        let means: Vec<f32> = sum
+            .iter()
+            .zip(&cnt)
+            .map(|(s, &c)| {
+                if c > 0 {
+                    (*s / f64::from(c)) as f32
+                } else {
+                    f32::NAN
+                }
+            })
+            .collect();
+        let valid: Vec<f32> = means.iter().copied().filter(|v| !v.is_nan()).collect();
+        let global = median(valid).unwrap_or(0.5);
+        let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
+            .round()
+            .max(1.0) as i64;
+        let mut coarse = vec![global; (cw * ch) as usize];
+        let mut buf = Vec::with_capacity(((2 * r + 1) * (2 * r + 1)) as usize);
+        for cy in 0..ch as i64 {
+            for cx in 0..cw as i64 {
+                buf.clear();
+                for yy in (cy - r).max(0)..=(cy + r).min(ch as i64 - 1) {
+                    for xx in (cx - r).max(0)..=(cx + r).min(cw as i64 - 1) {
+                        let v = means[(yy * cw as i64 + xx) as usize];
+                        if !v.is_nan() {
+                            buf.push(v);
+                        }
+                    }
+                }
+                if let Some(m) = median_mut(&mut buf) {
+                    coarse[(cy * cw as i64 + cx) as usize] = m;
+                }
+            }
+        }
+        // Bilinear interpolation between cell centres.
+        let mut out = GrayF32::new(w, h);
+        let cellf = cell as f32;
+        for y in 0..h {
+            let fy = ((y as f32 + 0.5) / cellf - 0.5).clamp(0.0, (ch - 1) as f32);
+            let y0 = fy.floor() as u32;
+            let y1 = (y0 + 1).min(ch - 1);
+            let ty = fy - y0 as f32;
+            for x in 0..w {
+                let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
+                let x0 = fx.floor() as u32;
+                let x1 = (x0 + 1).min(cw - 1);
+                let tx = fx - x0 as f32;
+                let g = |xx: u32, yy: u32| coarse[(yy * cw + xx) as usize];
+                let top = g(x0, y0) * (1.0 - tx) + g(x1, y0) * tx;
+                let bot = g(x0, y1) * (1.0 - tx) + g(x1, y1) * tx;
+                out.put_pixel(x, y, Luma([top * (1.0 - ty) + bot * ty]));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        // Same bits as the reference, with masked pixels, masked cells and
+        // windows larger than the image.
+        #[test]
+        fn background_matches_reference(w in 1u32..90, h in 1u32..90, seed in proptest::prelude::any::<u64>(),
+                                         um in 1.0f64..12.0, window in 100.0f64..1600.0) {
+            let mut st = seed | 1;
+            let mut next = move || {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                st
+            };
+            let g = GrayF32::from_fn(w, h, |_, _| Luma([(next() % 1000) as f32 / 999.0]));
+            let vis = GrayImage::from_fn(w, h, |x, _| Luma([if x % 7 == 3 && next() % 3 == 0 { 0 } else { 255 }]));
+            let s = PixelScale::new(um).unwrap();
+            let fast = estimate_background(&g, &vis, s, window, window / 20.0);
+            let slow = estimate_background_reference(&g, &vis, s, window, window / 20.0);
+            proptest::prop_assert_eq!(fast.as_raw(), slow.as_raw());
+        }
+    }
+
+    // The row-wise flattening equals background estimation on the gray
+    // plane followed by the relative contrast, pixel for pixel.
+    #[test]
+    fn flattening_matches_plane_then_background() {
+        let img = image::RgbImage::from_fn(150, 97, |x, y| {
+            image::Rgb([
+                (x * 7 % 251) as u8,
+                (y * 13 % 241) as u8,
+                ((x * y) % 239) as u8,
+            ])
+        });
+        let img = DynamicImage::ImageRgb8(img);
+        let cfg = PreprocessConfig {
+            channel: Channel::Green,
+            polarity: Polarity::Light,
+            ..PreprocessConfig::default()
+        };
+        let s = PixelScale::new(4.0).unwrap();
+        let p = preprocess(&img, s, &cfg).unwrap();
+        let g = gray_f32(&img, Channel::Green);
+        let bg = estimate_background(
+            &g,
+            &p.visible,
+            s,
+            cfg.background_window_um,
+            cfg.background_cell_um,
+        );
+        let px = p.hairness.as_raw().iter().zip(g.as_raw()).zip(bg.as_raw());
+        let mut checked = 0;
+        for (((&h, &i), &b), &v) in px.zip(p.visible.as_raw()) {
+            if v != 0 {
+                assert_eq!(h, (i - b) / b.max(0.05));
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000);
+    }
+
+    // The integer keys order like total_cmp and map back to the same float.
+    #[test]
+    fn total_order_keys_round_trip_and_order() {
+        let v = [
+            -3.5f32,
+            -0.0,
+            0.0,
+            1e-30,
+            0.25,
+            7.0,
+            f32::MIN,
+            f32::MAX,
+            -1e-30,
+        ];
+        for a in v {
+            assert_eq!(
+                from_total_order_key(total_order_key(a)).to_bits(),
+                a.to_bits()
+            );
+            for b in v {
+                assert_eq!(total_order_key(a).cmp(&total_order_key(b)), a.total_cmp(&b));
+            }
+        }
     }
 
     // A black half is masked, the bright half is visible.

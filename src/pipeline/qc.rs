@@ -123,14 +123,22 @@ pub struct Exposure {
 /// assert_eq!((h[255], h[0]), (1, 0));
 /// ```
 pub fn luma_histogram(px: &[[f32; 3]], visible: &[u8]) -> [u64; 256] {
+    let luma: Vec<f32> = px
+        .iter()
+        .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])
+        .collect();
     let mut hist = [0u64; 256];
-    for (p, &v) in px.iter().zip(visible) {
+    add_to_luma_histogram(&mut hist, &luma, visible);
+    hist
+}
+
+/// Adds luma values already computed (one per pixel) where `visible` ≠ 0.
+pub(crate) fn add_to_luma_histogram(hist: &mut [u64; 256], luma: &[f32], visible: &[u8]) {
+    for (&y, &v) in luma.iter().zip(visible) {
         if v != 0 {
-            let y = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-            hist[(y.clamp(0.0, 1.0) * 255.0).round() as usize] += 1;
+            hist[((y.clamp(0.0, 1.0) * 255.0).round() as usize).min(255)] += 1;
         }
     }
-    hist
 }
 
 /// Exposure statistics from a [`luma_histogram`]: the median, and the shares
