@@ -15,6 +15,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps freed memory for reuse instead of returning each large
+/// image buffer to the kernel and faulting it back in zeroed for the next
+/// one; `docs/performance.md` measures the gain.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Hair density (hairs/cm²) from calibrated trichoscopy / phototrichogram images.
 #[derive(Debug, Parser)]
 #[command(name = "trichometry", version, about, long_about = None)]
