@@ -69,6 +69,78 @@ pub fn gaussian_blur(image: &GrayF32, sigma_px: f32) -> GrayF32 {
         .unwrap_or_else(|| GrayF32::new(image.width(), image.height()))
 }
 
+/// Binary dilation of `mask` (non-zero = set) by the square of side
+/// `2r + 1` (the chessboard / L∞ ball of radius `r`): 255 where any set pixel
+/// lies within `r` in both x and y, else 0. Same output as
+/// `imageproc::morphology::dilate(mask, Norm::LInf, r)` except on an empty
+/// mask no larger than `r`, which that function sets everywhere.
+///
+/// Separable: a sliding count along each row, then a sliding count of those
+/// rows down each column, so the cost does not grow with `r`.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::filter::dilate_square;
+/// let mut m = image::GrayImage::new(7, 7);
+/// m.put_pixel(3, 3, image::Luma([255]));
+/// let d = dilate_square(&m, 1);
+/// assert_eq!(d.as_raw().iter().filter(|&&v| v == 255).count(), 9);
+/// ```
+///
+/// # References
+/// van Herk M. (1992) A fast algorithm for local minimum and maximum filters
+/// on rectangular and octagonal kernels. Pattern Recognit. Lett.
+/// 13(7):517–521 (separability of the rectangular max filter).
+pub fn dilate_square(mask: &image::GrayImage, r: u32) -> image::GrayImage {
+    let (w, h) = mask.dimensions();
+    let (wu, hu, r) = (w as usize, h as usize, r as usize);
+    let mut out = image::GrayImage::new(w, h);
+    if wu == 0 || hu == 0 {
+        return out;
+    }
+    // Rows: 1 where a set pixel lies within r along the row.
+    let mut rows = vec![0u8; wu * hu];
+    for (src, dst) in mask
+        .as_raw()
+        .chunks_exact(wu)
+        .zip(rows.chunks_exact_mut(wu))
+    {
+        let mut count = src[..r.min(wu)].iter().filter(|&&v| v != 0).count();
+        for x in 0..wu {
+            if x + r < wu && src[x + r] != 0 {
+                count += 1;
+            }
+            if x > r && src[x - r - 1] != 0 {
+                count -= 1;
+            }
+            dst[x] = u8::from(count > 0);
+        }
+    }
+    // Columns: a running count per column over rows y − r ..= y + r.
+    let mut count = vec![0u32; wu];
+    for row in rows.chunks_exact(wu).take(r) {
+        for (c, &v) in count.iter_mut().zip(row) {
+            *c += u32::from(v);
+        }
+    }
+    for (y, dst) in out.as_mut().chunks_exact_mut(wu).enumerate() {
+        if y + r < hu {
+            for (c, &v) in count.iter_mut().zip(&rows[(y + r) * wu..(y + r + 1) * wu]) {
+                *c += u32::from(v);
+            }
+        }
+        if y > r {
+            for (c, &v) in count.iter_mut().zip(&rows[(y - r - 1) * wu..(y - r) * wu]) {
+                *c -= u32::from(v);
+            }
+        }
+        for (d, &c) in dst.iter_mut().zip(&count) {
+            *d = if c > 0 { 255 } else { 0 };
+        }
+    }
+    out
+}
+
 /// Horizontal correlation with a clamped border; `src` holds rows of `w`.
 fn horizontal(src: &[f32], w: usize, kernel: &[f32]) -> Vec<f32> {
     let half = kernel.len() / 2;
@@ -128,6 +200,34 @@ mod tests {
             let fast = gaussian_blur(&img, sigma);
             let slow = imageproc::filter::gaussian_blur_f32(&img, sigma);
             prop_assert_eq!(fast.as_raw(), slow.as_raw());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn dilation_matches_imageproc(w in 1u32..30, h in 1u32..30, r in 0u8..6, seed in any::<u64>()) {
+            let mut s = seed | 1;
+            let m = image::GrayImage::from_fn(w, h, |_, _| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                image::Luma([if s % 9 == 0 { 255 } else { 0 }])
+            });
+            let fast = dilate_square(&m, u32::from(r));
+            let brute = image::GrayImage::from_fn(w, h, |x, y| {
+                let r = u32::from(r);
+                let hit = (y.saturating_sub(r)..=(y + r).min(h - 1)).any(|yy| {
+                    (x.saturating_sub(r)..=(x + r).min(w - 1)).any(|xx| m.get_pixel(xx, yy)[0] != 0)
+                });
+                image::Luma([if hit { 255 } else { 0 }])
+            });
+            prop_assert_eq!(fast.as_raw(), brute.as_raw());
+            // imageproc agrees whenever something is set (on an empty image
+            // no larger than the radius it marks every pixel).
+            if m.as_raw().iter().any(|&v| v != 0) {
+                let slow = imageproc::morphology::dilate(&m, imageproc::distance_transform::Norm::LInf, r);
+                prop_assert_eq!(fast.as_raw(), slow.as_raw());
+            }
         }
     }
 

@@ -168,11 +168,7 @@ impl Pipeline {
                 .um_to_px(cfg.measure.max_half_width_um)
                 .ceil()
                 .clamp(1.0, 255.0) as u8;
-            let near_main = imageproc::morphology::dilate(
-                &mask.0,
-                imageproc::distance_transform::Norm::LInf,
-                r,
-            );
+            let near_main = filter::dilate_square(&mask.0, u32::from(r));
             let other_mask =
                 segment::segment_with_ridge(&other, other_ridge.as_ref(), scale, &cfg.segment)?;
             let other_comps: Vec<_> =
