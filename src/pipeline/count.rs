@@ -205,7 +205,7 @@ pub fn extract_segments(
             keyed.extend(pts.iter().enumerate().map(|(i, p)| {
                 let d = -p[0] * s + p[1] * c;
                 let u = p[0] * c + p[1] * s;
-                ((d / tol).floor() as i64, u, i)
+                (floor_i64(d / tol), u, i)
             }));
             // Counting sort by band; stable, so each band keeps index order.
             let lo = keyed.iter().map(|e| e.0).min().unwrap_or(0);
@@ -298,6 +298,19 @@ pub fn extract_segments(
         pts = keep;
     }
     out
+}
+
+/// `x.floor() as i64` without the libm call (no SSE4.1 rounding in the
+/// baseline x86-64 target): truncate, then step down below a negative
+/// non-integer. Exact for every `f32`, NaN (0) and infinities (saturated) included.
+#[inline]
+fn floor_i64(x: f32) -> i64 {
+    let t = x as i64;
+    if (t as f32) > x {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
 }
 
 /// Does the shaft's centre contrast start faint (below half its median over
@@ -1238,7 +1251,38 @@ mod tests {
         out
     }
 
+    #[test]
+    fn floor_matches_std() {
+        let v = [
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.999,
+            -2.999,
+            1e10,
+            -1e10,
+            8_388_607.5,
+            -8_388_607.5,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+        ];
+        for x in v {
+            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn floor_matches_std_everywhere(x in any::<f32>()) {
+            prop_assert_eq!(floor_i64(x), x.floor() as i64);
+        }
+
         // Lines, crossings and scattered points: same segments, same bits.
         #[test]
         fn segments_match_reference(

@@ -132,11 +132,21 @@ pub fn luma_histogram(px: &[[f32; 3]], visible: &[u8]) -> [u64; 256] {
     hist
 }
 
+/// `(y.clamp(0, 1) · 255).round()` as a histogram bin, rounding half away
+/// from zero by truncation and the exact fraction (no libm call).
+#[inline]
+fn level_255(y: f32) -> usize {
+    let v = y.clamp(0.0, 1.0) * 255.0;
+    let t = v as usize;
+    let r = if v - t as f32 >= 0.5 { t + 1 } else { t };
+    r.min(255)
+}
+
 /// Adds luma values already computed (one per pixel) where `visible` ≠ 0.
 pub(crate) fn add_to_luma_histogram(hist: &mut [u64; 256], luma: &[f32], visible: &[u8]) {
     for (&y, &v) in luma.iter().zip(visible) {
         if v != 0 {
-            hist[((y.clamp(0.0, 1.0) * 255.0).round() as usize).min(255)] += 1;
+            hist[level_255(y)] += 1;
         }
     }
 }
@@ -314,5 +324,27 @@ mod tests {
         assert!((e.median_luma - 0.8).abs() < 0.003);
         let none = luma_histogram(&px, &[0, 0, 0]);
         assert_eq!(exposure(&none, 0.03, 0.98), Exposure::default());
+    }
+
+    // The bin rounding equals `round()` on every f32 in and around 0..=1.
+    proptest::proptest! {
+        #[test]
+        fn level_matches_round(y in proptest::prelude::any::<f32>()) {
+            let want = ((y.clamp(0.0, 1.0) * 255.0).round() as usize).min(255);
+            proptest::prop_assert_eq!(level_255(y), want);
+        }
+    }
+
+    #[test]
+    fn level_rounds_half_away() {
+        for k in 0..=255u32 {
+            for d in [-0.5f32, -0.25, 0.0, 0.25, 0.4999, 0.5] {
+                let y = (k as f32 + d) / 255.0;
+                assert_eq!(
+                    level_255(y),
+                    ((y.clamp(0.0, 1.0) * 255.0).round() as usize).min(255)
+                );
+            }
+        }
     }
 }
