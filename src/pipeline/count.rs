@@ -237,6 +237,16 @@ pub fn extract_segments(
                 if run.len() < 2 {
                     continue;
                 }
+                // No part of a run is longer than its extent: skip the sort
+                // when that cannot beat the best run so far.
+                if let Some(bb) = &best {
+                    let (lo, hi) = run.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |a, r| {
+                        (a.0.min(r.0), a.1.max(r.0))
+                    });
+                    if hi - lo <= bb.0 {
+                        continue;
+                    }
+                }
                 run.sort_by(|x, y| x.0.total_cmp(&y.0));
                 let mut start = 0;
                 for j in 1..=run.len() {
