@@ -4,7 +4,8 @@
 //! (same kernel, same clamped border, same order of accumulation per pixel)
 //! but runs the vertical pass row by row instead of pixel by pixel and the
 //! horizontal pass over a padded copy of the row, so both inner loops run over
-//! contiguous memory and vectorise. Being bit-identical, it can replace the
+//! contiguous memory and vectorise; it keeps only as many horizontally
+//! filtered rows as the kernel has taps, not a second full-size image. Being bit-identical, it can replace the
 //! crate function without moving any count; `tests` check it against the
 //! crate on random images and kernel sizes.
 
@@ -62,11 +63,92 @@ pub fn gaussian_blur(image: &GrayF32, sigma_px: f32) -> GrayF32 {
     if sigma_px.is_nan() || sigma_px <= 0.0 || image.width() == 0 || image.height() == 0 {
         return image.clone();
     }
-    let kernel = gaussian_kernel(sigma_px);
-    let tmp = horizontal(image.as_raw(), image.width() as usize, &kernel);
-    let out = vertical(&tmp, image.width() as usize, &kernel);
+    let mut rows = BlurRows::new(image, sigma_px);
+    let mut out = vec![0.0f32; image.as_raw().len()];
+    for row in out.chunks_exact_mut(image.width() as usize) {
+        rows.next_into(row);
+    }
     GrayF32::from_raw(image.width(), image.height(), out)
         .unwrap_or_else(|| GrayF32::new(image.width(), image.height()))
+}
+
+/// The rows of [`gaussian_blur`], produced top to bottom from a ring of
+/// horizontally filtered rows (one per kernel tap), so a caller that
+/// consumes rows as they come never holds a blurred image, or the
+/// intermediate one, in full. Each output row is bit-identical to the
+/// corresponding row of [`gaussian_blur`].
+pub(crate) struct BlurRows<'a> {
+    src: &'a [f32],
+    w: usize,
+    h: usize,
+    kernel: Vec<f32>,
+    /// `kernel.len()` horizontally filtered rows; slot `sy % len` holds row `sy`.
+    ring: Vec<f32>,
+    /// Source row held by each slot (`usize::MAX`: none yet).
+    held: Vec<usize>,
+    pad: Vec<f32>,
+    next: usize,
+}
+
+impl<'a> BlurRows<'a> {
+    /// Rows of `image` (non-empty) blurred with σ = `sigma_px` > 0.
+    pub(crate) fn new(image: &'a GrayF32, sigma_px: f32) -> BlurRows<'a> {
+        let kernel = gaussian_kernel(sigma_px);
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        let k = kernel.len();
+        BlurRows {
+            src: image.as_raw(),
+            w,
+            h,
+            ring: vec![0.0; k * w],
+            held: vec![usize::MAX; k],
+            pad: vec![0.0; w + k - 1],
+            kernel,
+            next: 0,
+        }
+    }
+
+    /// Writes the next blurred row into `out` (length: the image width).
+    pub(crate) fn next_into(&mut self, out: &mut [f32]) {
+        let (w, k) = (self.w, self.kernel.len());
+        let half = k as i64 / 2;
+        let y = self.next as i64;
+        self.next += 1;
+        out.fill(0.0);
+        for i in 0..k {
+            let sy = (y + i as i64 - half).clamp(0, self.h as i64 - 1) as usize;
+            let slot = sy % k;
+            if self.held[slot] != sy {
+                let dst = &mut self.ring[slot * w..(slot + 1) * w];
+                horizontal_row(
+                    &self.src[sy * w..(sy + 1) * w],
+                    &self.kernel,
+                    &mut self.pad,
+                    dst,
+                );
+                self.held[slot] = sy;
+            }
+            let kv = self.kernel[i];
+            for (d, &p) in out.iter_mut().zip(&self.ring[slot * w..(slot + 1) * w]) {
+                *d += p * kv;
+            }
+        }
+    }
+}
+
+/// Horizontal correlation of one row with a clamped border, accumulated in
+/// kernel order; `pad` is scratch of length `row.len() + kernel.len() − 1`.
+fn horizontal_row(row: &[f32], kernel: &[f32], pad: &mut [f32], dst: &mut [f32]) {
+    let (w, half) = (row.len(), kernel.len() / 2);
+    pad[..half].fill(row[0]);
+    pad[half..half + w].copy_from_slice(row);
+    pad[half + w..].fill(row[w - 1]);
+    dst.fill(0.0);
+    for (i, &k) in kernel.iter().enumerate() {
+        for (d, &p) in dst.iter_mut().zip(&pad[i..i + w]) {
+            *d += p * k;
+        }
+    }
 }
 
 /// Binary dilation of `mask` (non-zero = set) by the square of side
@@ -136,41 +218,6 @@ pub fn dilate_square(mask: &image::GrayImage, r: u32) -> image::GrayImage {
         }
         for (d, &c) in dst.iter_mut().zip(&count) {
             *d = if c > 0 { 255 } else { 0 };
-        }
-    }
-    out
-}
-
-/// Horizontal correlation with a clamped border; `src` holds rows of `w`.
-fn horizontal(src: &[f32], w: usize, kernel: &[f32]) -> Vec<f32> {
-    let half = kernel.len() / 2;
-    let mut out = vec![0.0f32; src.len()];
-    let mut pad = vec![0.0f32; w + 2 * half];
-    for (row, dst) in src.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
-        let (first, last) = (row[0], row[w - 1]);
-        pad[..half].fill(first);
-        pad[half..half + w].copy_from_slice(row);
-        pad[half + w..].fill(last);
-        for (i, &k) in kernel.iter().enumerate() {
-            for (d, &p) in dst.iter_mut().zip(&pad[i..i + w]) {
-                *d += p * k;
-            }
-        }
-    }
-    out
-}
-
-/// Vertical correlation with a clamped border; `src` holds rows of `w`.
-fn vertical(src: &[f32], w: usize, kernel: &[f32]) -> Vec<f32> {
-    let h = src.len() / w;
-    let half = kernel.len() as i64 / 2;
-    let mut out = vec![0.0f32; src.len()];
-    for (y, dst) in out.chunks_exact_mut(w).enumerate() {
-        for (i, &k) in kernel.iter().enumerate() {
-            let sy = (y as i64 + i as i64 - half).clamp(0, h as i64 - 1) as usize;
-            for (d, &p) in dst.iter_mut().zip(&src[sy * w..(sy + 1) * w]) {
-                *d += p * k;
-            }
         }
     }
     out

@@ -382,17 +382,24 @@ pub fn ridge_responses(
     // vectorises; the second takes the exponential only where it can matter.
     let mut bound = [vec![0f32; n], vec![0f32; n]];
     let mut expo = [vec![0f32; n], vec![0f32; n]];
+    // The blurred image streams through a ring of three rows: row y − 1's
+    // Hessian needs rows y − 2, y − 1 and y.
+    let mut g = vec![0f32; 3 * wu];
     for &s in sigmas_px {
         if s.is_nan() || s <= 0.0 {
             continue;
         }
-        let g = super::filter::gaussian_blur(image, s);
-        let gv = g.as_raw();
+        let mut rows = super::filter::BlurRows::new(image, s);
         let s2 = s * s;
-        for y in 1..h as usize - 1 {
-            let up = &gv[(y - 1) * wu..y * wu];
-            let cu = &gv[y * wu..(y + 1) * wu];
-            let dn = &gv[(y + 1) * wu..(y + 2) * wu];
+        for y in 0..h as usize {
+            rows.next_into(&mut g[(y % 3) * wu..(y % 3 + 1) * wu]);
+            if y < 2 {
+                continue;
+            }
+            let yc = y - 1;
+            let up = &g[((yc - 1) % 3) * wu..((yc - 1) % 3 + 1) * wu];
+            let cu = &g[(yc % 3) * wu..(yc % 3 + 1) * wu];
+            let dn = &g[(y % 3) * wu..(y % 3 + 1) * wu];
             let (ul, ur) = (&up[..n], &up[2..]);
             let (cl, cc, cr) = (&cu[..n], &cu[1..=n], &cu[2..]);
             let (dl, dc, dr) = (&dn[..n], &dn[1..=n], &dn[2..]);
@@ -433,7 +440,7 @@ pub fn ridge_responses(
                 let rm = m1 / m2;
                 qn[k] = -(rm * rm) / 0.5;
             }
-            let row = y * wu + 1;
+            let row = yc * wu + 1;
             raise(&mut out.as_mut()[row..row + n], &bound[0], &expo[0]);
             if let Some(ng) = neg.as_mut() {
                 raise(&mut ng.as_mut()[row..row + n], &bound[1], &expo[1]);
