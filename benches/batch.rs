@@ -12,6 +12,11 @@
 //! the batch as a user's files would be. Throughput is reported in images per
 //! second; with perfect scaling it grows in proportion to the threads.
 
+// The allocator the `trichometry` binary uses.
+#[cfg(feature = "cli")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::num::NonZeroUsize;
 use std::path::Path;

@@ -19,9 +19,14 @@ use std::io::Cursor;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use image::{DynamicImage, ImageFormat};
-use trichometry::pipeline::{components, preprocess, segment};
+use trichometry::pipeline::{components, filter, preprocess, segment};
 use trichometry::synth::{render_patch, rng::SynthRng, Capture, Patch, Scenario};
 use trichometry::{Config, Pipeline, PixelScale};
+
+// The allocator the `trichometry` binary uses, so stage timings match it.
+#[cfg(feature = "cli")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const UM_PER_PX: f64 = 5.0;
 /// Set to `1` to add the 12 MP sizes.
@@ -87,5 +92,46 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// The hot-path replacements against the crate functions they replace, on
+/// the same input in one run (outputs are proved equal by property tests).
+fn kernels(c: &mut Criterion) {
+    let cfg = Config::default();
+    let scale = PixelScale::new(UM_PER_PX).unwrap();
+    let mut g = c.benchmark_group("kernels");
+    g.sample_size(10);
+    let mut sizes = vec![("4MP", 2309u32, 1732u32)];
+    if std::env::var(ENV_12MP).is_ok_and(|v| v == "1") {
+        sizes.push(("12MP", 4000, 3000));
+    }
+    for (name, w, h) in sizes {
+        let img = field(w, h);
+        let pre = preprocess::preprocess(&img, scale, &cfg.preprocess).unwrap();
+        let hn = &pre.hairness;
+        let sigma = 1.85f32;
+        g.bench_with_input(BenchmarkId::new("blur_imageproc", name), hn, |b, hn| {
+            b.iter(|| imageproc::filter::gaussian_blur_f32(black_box(hn), sigma))
+        });
+        g.bench_with_input(BenchmarkId::new("blur_trichometry", name), hn, |b, hn| {
+            b.iter(|| filter::gaussian_blur(black_box(hn), sigma))
+        });
+        let mask = segment::segment(&pre, scale, &cfg.segment).unwrap().0;
+        g.bench_with_input(BenchmarkId::new("dilate_imageproc", name), &mask, |b, m| {
+            b.iter(|| {
+                imageproc::morphology::dilate(
+                    black_box(m),
+                    imageproc::distance_transform::Norm::LInf,
+                    4,
+                )
+            })
+        });
+        g.bench_with_input(
+            BenchmarkId::new("dilate_trichometry", name),
+            &mask,
+            |b, m| b.iter(|| filter::dilate_square(black_box(m), 4)),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, kernels);
 criterion_main!(benches);

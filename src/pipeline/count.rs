@@ -195,6 +195,7 @@ pub fn extract_segments(
     let mut sorted: Vec<(i64, f32, usize)> = Vec::new();
     let mut starts: Vec<usize> = Vec::new();
     let mut run: Vec<(f32, usize)> = Vec::new();
+    let mut bands: Vec<(i64, usize, usize)> = Vec::new();
     while out.len() < 12 && pts.len() >= 2 {
         // (length, points of the run)
         let mut best: Option<(f32, Vec<usize>)> = None;
@@ -226,28 +227,51 @@ pub fn extract_segments(
                 *slot += 1;
             }
             std::mem::swap(&mut keyed, &mut sorted);
+            // Each band sorted by `u` (stable: index order on ties), once;
+            // a run is then the merge of a band with the next one up, which
+            // equals the stable sort of their concatenation.
+            bands.clear();
             let mut g = 0;
             while g < keyed.len() {
                 let b = keyed[g].0;
-                let g_end = g + keyed[g..].iter().take_while(|e| e.0 == b).count();
-                let n_end = g_end + keyed[g_end..].iter().take_while(|e| e.0 == b + 1).count();
-                run.clear();
-                run.extend(keyed[g..n_end].iter().map(|e| (e.1, e.2)));
-                g = g_end;
-                if run.len() < 2 {
+                let end = g + keyed[g..].iter().take_while(|e| e.0 == b).count();
+                keyed[g..end].sort_by(|x, y| x.1.total_cmp(&y.1));
+                bands.push((b, g, end));
+                g = end;
+            }
+            for (q, &(b, g0, g1)) in bands.iter().enumerate() {
+                let (h0, h1) = match bands.get(q + 1) {
+                    Some(&(b2, h0, h1)) if b2 == b + 1 => (h0, h1),
+                    _ => (g1, g1),
+                };
+                if (g1 - g0) + (h1 - h0) < 2 {
                     continue;
                 }
-                // No part of a run is longer than its extent: skip the sort
-                // when that cannot beat the best run so far.
+                // No part of a run is longer than its extent (`u` is finite:
+                // pixel coordinates): skip runs that cannot beat the best.
                 if let Some(bb) = &best {
-                    let (lo, hi) = run.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |a, r| {
-                        (a.0.min(r.0), a.1.max(r.0))
-                    });
+                    let (mut lo, mut hi) = (keyed[g0].1, keyed[g1 - 1].1);
+                    if h1 > h0 {
+                        lo = lo.min(keyed[h0].1);
+                        hi = hi.max(keyed[h1 - 1].1);
+                    }
                     if hi - lo <= bb.0 {
                         continue;
                     }
                 }
-                run.sort_by(|x, y| x.0.total_cmp(&y.0));
+                run.clear();
+                let (mut i, mut j) = (g0, h0);
+                while i < g1 || j < h1 {
+                    let take_low = j == h1 || (i < g1 && keyed[i].1.total_cmp(&keyed[j].1).is_le());
+                    let e = if take_low {
+                        i += 1;
+                        keyed[i - 1]
+                    } else {
+                        j += 1;
+                        keyed[j - 1]
+                    };
+                    run.push((e.1, e.2));
+                }
                 let mut start = 0;
                 for j in 1..=run.len() {
                     let broken = j == run.len() || run[j].0 - run[j - 1].0 > gap_px;

@@ -171,6 +171,7 @@ impl Pipeline {
             let near_main = filter::dilate_square(&mask.0, u32::from(r));
             let other_mask =
                 segment::segment_with_ridge(&other, other_ridge.as_ref(), scale, &cfg.segment)?;
+            drop(other_ridge);
             let other_comps: Vec<_> =
                 components::components(&other_mask, &other, scale, &cfg.components)?
                     .into_iter()
