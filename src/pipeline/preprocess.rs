@@ -202,17 +202,24 @@ impl Source<'_> {
         }
     }
 
-    /// Pixel `i` (raster order) as `[r, g, b]` in 0..=1.
-    #[inline]
-    fn rgb(&self, i: usize) -> [f32; 3] {
+    /// Calls `f(i, [r, g, b])` for every pixel `i` in raster order, with the
+    /// layout resolved once rather than once per pixel.
+    fn for_each(&self, mut f: impl FnMut(usize, [f32; 3])) {
         match self {
-            Source::Rgb8(v, lut) => [
-                lut[usize::from(v[3 * i])],
-                lut[usize::from(v[3 * i + 1])],
-                lut[usize::from(v[3 * i + 2])],
-            ],
-            Source::Gray(v) => [v[i]; 3],
-            Source::Rgb(v) => v[i],
+            Source::Rgb8(v, lut) => {
+                for (i, p) in v.chunks_exact(3).enumerate() {
+                    f(
+                        i,
+                        [
+                            lut[usize::from(p[0])],
+                            lut[usize::from(p[1])],
+                            lut[usize::from(p[2])],
+                        ],
+                    );
+                }
+            }
+            Source::Gray(v) => v.iter().enumerate().for_each(|(i, &x)| f(i, [x; 3])),
+            Source::Rgb(v) => v.iter().enumerate().for_each(|(i, &p)| f(i, p)),
         }
     }
 
@@ -294,12 +301,26 @@ fn visibility(
     let blank_level = cfg.blank_level as f32;
     let mut blank = GrayImage::new(w, h);
     let mut any_blank = false;
-    for (i, b) in blank.as_mut().iter_mut().enumerate() {
-        let p = px.rgb(i);
-        if p[0].max(p[1]).max(p[2]) <= blank_level {
-            *b = 255;
-            any_blank = true;
-        }
+    let mut overlay = Vec::new();
+    {
+        let b = blank.as_mut();
+        px.for_each(|i, p| {
+            let mx = p[0].max(p[1]).max(p[2]);
+            if mx <= blank_level {
+                b[i] = 255;
+                any_blank = true;
+            }
+            if cfg.mask_overlays {
+                let mn = p[0].min(p[1]).min(p[2]);
+                // Saturated primary or secondary colour: no skin or hair looks like this.
+                let pure =
+                    (mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c)))
+                        || mn >= 0.995;
+                if pure {
+                    overlay.push(i);
+                }
+            }
+        });
     }
     let mut visible = GrayImage::from_pixel(w, h, Luma([255]));
     if any_blank {
@@ -307,18 +328,6 @@ fn visibility(
     }
     let mut overlay_px = 0u64;
     if cfg.mask_overlays {
-        let mut overlay = Vec::new();
-        for i in 0..w as usize * h as usize {
-            let p = px.rgb(i);
-            let mx = p[0].max(p[1]).max(p[2]);
-            let mn = p[0].min(p[1]).min(p[2]);
-            // Saturated primary or secondary colour: no skin or hair looks like this.
-            let pure = (mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c)))
-                || mn >= 0.995;
-            if pure {
-                overlay.push(i);
-            }
-        }
         let r = 2i64;
         for &i in &overlay {
             let (x, y) = ((i as u32 % w) as i64, (i as u32 / w) as i64);
