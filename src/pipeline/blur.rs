@@ -90,11 +90,17 @@ pub fn bar_fwhm(d: f64, sigma: f64) -> f64 {
     // The profile falls monotonically from the centre: bisect its half level.
     let (mut lo, mut hi) = (0.0f64, 0.5 * d.max(0.0) + 8.0 * sigma);
     for _ in 0..80 {
+        let before = (lo, hi);
         let mid = 0.5 * (lo + hi);
         if bar_profile(mid, d, sigma) > half {
             lo = mid;
         } else {
             hi = mid;
+        }
+        // An unchanged interval stays unchanged: the remaining steps would
+        // repeat this one, so stopping gives the same answer.
+        if (lo, hi) == before {
+            break;
         }
     }
     lo + hi
@@ -128,11 +134,15 @@ pub fn deblurred_width(fwhm: f64, sigma: f64) -> f64 {
     // bar_fwhm(d) ≥ d, so the answer lies in [floor, fwhm].
     let (mut lo, mut hi) = (floor, fwhm.max(floor));
     for _ in 0..60 {
+        let before = (lo, hi);
         let mid = 0.5 * (lo + hi);
         if bar_fwhm(mid, sigma) < fwhm {
             lo = mid;
         } else {
             hi = mid;
+        }
+        if (lo, hi) == before {
+            break;
         }
     }
     0.5 * (lo + hi)
@@ -468,6 +478,48 @@ mod tests {
             let f = bar_fwhm(i as f64 * 0.2, 2.0);
             assert!(f > prev);
             prev = f;
+        }
+    }
+
+    // Stopping a bisection once its interval stops changing gives the same
+    // bits as taking every step.
+    #[test]
+    fn early_stop_changes_nothing() {
+        // The bisections as first written, every step taken.
+        let fwhm_all_steps = |d: f64, sigma: f64| {
+            let half = 0.5 * bar_profile(0.0, d, sigma);
+            let (mut lo, mut hi) = (0.0f64, 0.5 * d.max(0.0) + 8.0 * sigma);
+            for _ in 0..80 {
+                let mid = 0.5 * (lo + hi);
+                if bar_profile(mid, d, sigma) > half {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo + hi
+        };
+        for i in 1..40 {
+            for s in [0.3, 1.0, 2.5, 6.0] {
+                let d = f64::from(i) * 0.7;
+                assert_eq!(bar_fwhm(d, s).to_bits(), fwhm_all_steps(d, s).to_bits());
+                let fwhm = fwhm_all_steps(d, s);
+                let (floor, mut lo, mut hi) = (0.5 * s, 0.5 * s, fwhm.max(0.5 * s));
+                if fwhm > fwhm_all_steps(floor, s) {
+                    for _ in 0..60 {
+                        let mid = 0.5 * (lo + hi);
+                        if fwhm_all_steps(mid, s) < fwhm {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    assert_eq!(
+                        deblurred_width(fwhm, s).to_bits(),
+                        (0.5 * (lo + hi)).to_bits()
+                    );
+                }
+            }
         }
     }
 
