@@ -684,6 +684,9 @@ fn tail_masses(c: &[f32], visible: &GrayImage, sigma: f32) -> (f64, f64) {
 /// [`super::qc::luma_histogram`] of the visible pixels of `src`, row by row.
 fn luma_histogram(src: &Source, w: u32, visible: &[u8]) -> [u64; 256] {
     let mut hist = [0u64; 256];
+    if w == 0 {
+        return hist;
+    }
     let mut vals = vec![0f32; w as usize];
     for (y, vis) in visible.chunks_exact(w as usize).enumerate() {
         src.fill(y * w as usize, Channel::Luma, &mut vals);
@@ -963,6 +966,34 @@ mod tests {
             }
         }
         assert!(checked > 10_000);
+    }
+
+    // An empty image is preprocessed to empty maps, not a panic.
+    #[test]
+    fn empty_images_do_not_panic() {
+        for (w, h) in [(0, 5), (5, 0), (0, 0)] {
+            for img in [
+                DynamicImage::ImageRgb8(image::RgbImage::new(w, h)),
+                DynamicImage::ImageLuma8(image::GrayImage::new(w, h)),
+            ] {
+                let p = preprocess(
+                    &img,
+                    PixelScale::new(5.0).unwrap(),
+                    &PreprocessConfig::default(),
+                )
+                .unwrap();
+                assert!(p.hairness.as_raw().is_empty());
+                let s = PixelScale::new(5.0).unwrap();
+                let m = super::super::segment::segment(&p, s, &Default::default()).unwrap();
+                assert!(m.0.as_raw().is_empty());
+                assert!(super::super::filter::gaussian_blur(&p.hairness, 2.0)
+                    .as_raw()
+                    .is_empty());
+                assert!(super::super::filter::dilate_square(&m.0, 3)
+                    .as_raw()
+                    .is_empty());
+            }
+        }
     }
 
     // The integer keys order like total_cmp and map back to the same float.
