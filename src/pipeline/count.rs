@@ -185,109 +185,9 @@ pub fn extract_segments(
         .collect();
     let mut out = Vec::new();
     let tol = tol_px.max(0.75);
-    // Per direction: each point's band `b = ⌊d / tol⌋` across the line and
-    // position `u` along it. Points sorted by (band, index) give the bands
-    // in ascending order with their points in index order; a run is a band
-    // joined with the next band up (when present), stably sorted by `u`, so
-    // ties between equally long runs resolve the same way on every run and
-    // machine.
-    let mut keyed: Vec<(i64, f32, usize)> = Vec::new();
-    let mut sorted: Vec<(i64, f32, usize)> = Vec::new();
-    let mut starts: Vec<usize> = Vec::new();
-    let mut run: Vec<(f32, usize)> = Vec::new();
-    let mut bands: Vec<(i64, usize, usize)> = Vec::new();
+    let mut search = RunSearch::default();
     while out.len() < 12 && pts.len() >= 2 {
-        // (length, points of the run)
-        let mut best: Option<(f32, Vec<usize>)> = None;
-        for k in 0..90 {
-            let a = std::f32::consts::PI * k as f32 / 90.0;
-            let (c, s) = (a.cos(), a.sin());
-            keyed.clear();
-            keyed.extend(pts.iter().enumerate().map(|(i, p)| {
-                let d = -p[0] * s + p[1] * c;
-                let u = p[0] * c + p[1] * s;
-                (floor_i64(d / tol), u, i)
-            }));
-            // Counting sort by band; stable, so each band keeps index order.
-            let lo = keyed.iter().map(|e| e.0).min().unwrap_or(0);
-            let hi = keyed.iter().map(|e| e.0).max().unwrap_or(0);
-            starts.clear();
-            starts.resize((hi - lo) as usize + 2, 0);
-            for e in &keyed {
-                starts[(e.0 - lo) as usize + 1] += 1;
-            }
-            for j in 1..starts.len() {
-                starts[j] += starts[j - 1];
-            }
-            sorted.clear();
-            sorted.resize(keyed.len(), (0, 0.0, 0));
-            for e in &keyed {
-                let slot = &mut starts[(e.0 - lo) as usize];
-                sorted[*slot] = *e;
-                *slot += 1;
-            }
-            std::mem::swap(&mut keyed, &mut sorted);
-            // Each band sorted by `u` (stable: index order on ties), once;
-            // a run is then the merge of a band with the next one up, which
-            // equals the stable sort of their concatenation.
-            bands.clear();
-            let mut g = 0;
-            while g < keyed.len() {
-                let b = keyed[g].0;
-                let end = g + keyed[g..].iter().take_while(|e| e.0 == b).count();
-                keyed[g..end].sort_by(|x, y| x.1.total_cmp(&y.1));
-                bands.push((b, g, end));
-                g = end;
-            }
-            for (q, &(b, g0, g1)) in bands.iter().enumerate() {
-                let (h0, h1) = match bands.get(q + 1) {
-                    Some(&(b2, h0, h1)) if b2 == b + 1 => (h0, h1),
-                    _ => (g1, g1),
-                };
-                if (g1 - g0) + (h1 - h0) < 2 {
-                    continue;
-                }
-                // No part of a run is longer than its extent (`u` is finite:
-                // pixel coordinates): skip runs that cannot beat the best.
-                if let Some(bb) = &best {
-                    let (mut lo, mut hi) = (keyed[g0].1, keyed[g1 - 1].1);
-                    if h1 > h0 {
-                        lo = lo.min(keyed[h0].1);
-                        hi = hi.max(keyed[h1 - 1].1);
-                    }
-                    if hi - lo <= bb.0 {
-                        continue;
-                    }
-                }
-                run.clear();
-                let (mut i, mut j) = (g0, h0);
-                while i < g1 || j < h1 {
-                    let take_low = j == h1 || (i < g1 && keyed[i].1.total_cmp(&keyed[j].1).is_le());
-                    let e = if take_low {
-                        i += 1;
-                        keyed[i - 1]
-                    } else {
-                        j += 1;
-                        keyed[j - 1]
-                    };
-                    run.push((e.1, e.2));
-                }
-                let mut start = 0;
-                for j in 1..=run.len() {
-                    let broken = j == run.len() || run[j].0 - run[j - 1].0 > gap_px;
-                    if broken {
-                        let len = run[j - 1].0 - run[start].0;
-                        // A shaft's skeleton is dense along its line; sparse runs stitched
-                        // across gaps are spurs and noise.
-                        let dense = (j - start) as f32 >= 0.6 * len;
-                        if dense && best.as_ref().is_none_or(|bb| len > bb.0) {
-                            best = Some((len, run[start..j].iter().map(|r| r.1).collect()));
-                        }
-                        start = j;
-                    }
-                }
-            }
-        }
+        let best = search.longest(&pts, tol, gap_px);
         let Some((len, idx)) = best else { break };
         if len < min_len_px {
             break;
@@ -332,6 +232,133 @@ pub fn extract_segments(
         pts = keep;
     }
     out
+}
+
+/// Scratch buffers of the direction search in [`extract_segments`], reused
+/// across its rounds.
+#[derive(Default)]
+struct RunSearch {
+    keyed: Vec<(i64, f32, usize)>,
+    sorted: Vec<(i64, f32, usize)>,
+    starts: Vec<usize>,
+    bands: Vec<(i64, usize, usize)>,
+    run: Vec<(f32, usize)>,
+}
+
+impl RunSearch {
+    /// The longest dense run of `pts` over 90 directions: `(length, indices
+    /// of its points in order along the line)`.
+    ///
+    /// Per direction, each point has a band `b = ⌊d / tol⌋` across the line
+    /// and a position `u` along it; a run is a band joined with the next band
+    /// up (when present), stably sorted by `u`. Points are binned by a
+    /// counting sort (bands ascending, index order within), each band is
+    /// sorted once and merged with its neighbour, which equals the stable
+    /// sort of their concatenation, so ties between equally long runs resolve
+    /// the same way on every run and machine.
+    fn longest(&mut self, pts: &[[f32; 2]], tol: f32, gap_px: f32) -> Option<(f32, Vec<usize>)> {
+        let RunSearch {
+            keyed,
+            sorted,
+            starts,
+            bands,
+            run,
+        } = self;
+        let mut best: Option<(f32, Vec<usize>)> = None;
+        for k in 0..90 {
+            let a = std::f32::consts::PI * k as f32 / 90.0;
+            let (c, s) = (a.cos(), a.sin());
+            keyed.clear();
+            keyed.extend(pts.iter().enumerate().map(|(i, p)| {
+                let d = -p[0] * s + p[1] * c;
+                let u = p[0] * c + p[1] * s;
+                (floor_i64(d / tol), u, i)
+            }));
+            // Counting sort by band; stable, so each band keeps index order.
+            let lo = keyed.iter().map(|e| e.0).min().unwrap_or(0);
+            let hi = keyed.iter().map(|e| e.0).max().unwrap_or(0);
+            starts.clear();
+            starts.resize((hi - lo) as usize + 2, 0);
+            for e in keyed.iter() {
+                starts[(e.0 - lo) as usize + 1] += 1;
+            }
+            for j in 1..starts.len() {
+                starts[j] += starts[j - 1];
+            }
+            sorted.clear();
+            sorted.resize(keyed.len(), (0, 0.0, 0));
+            for e in keyed.iter() {
+                let slot = &mut starts[(e.0 - lo) as usize];
+                sorted[*slot] = *e;
+                *slot += 1;
+            }
+            std::mem::swap(keyed, sorted);
+            bands.clear();
+            let mut g = 0;
+            while g < keyed.len() {
+                let b = keyed[g].0;
+                let end = g + keyed[g..].iter().take_while(|e| e.0 == b).count();
+                keyed[g..end].sort_by(|x, y| x.1.total_cmp(&y.1));
+                bands.push((b, g, end));
+                g = end;
+            }
+            for (q, &(b, g0, g1)) in bands.iter().enumerate() {
+                let (h0, h1) = match bands.get(q + 1) {
+                    Some(&(b2, h0, h1)) if b2 == b + 1 => (h0, h1),
+                    _ => (g1, g1),
+                };
+                if (g1 - g0) + (h1 - h0) < 2 {
+                    continue;
+                }
+                // No part of a run is longer than its extent (`u` is finite:
+                // pixel coordinates): skip runs that cannot beat the best.
+                if let Some(bb) = &best {
+                    let (mut lo, mut hi) = (keyed[g0].1, keyed[g1 - 1].1);
+                    if h1 > h0 {
+                        lo = lo.min(keyed[h0].1);
+                        hi = hi.max(keyed[h1 - 1].1);
+                    }
+                    if hi - lo <= bb.0 {
+                        continue;
+                    }
+                }
+                run.clear();
+                let (mut i, mut j) = (g0, h0);
+                while i < g1 || j < h1 {
+                    let take_low = j == h1 || (i < g1 && keyed[i].1.total_cmp(&keyed[j].1).is_le());
+                    let e = if take_low {
+                        i += 1;
+                        keyed[i - 1]
+                    } else {
+                        j += 1;
+                        keyed[j - 1]
+                    };
+                    run.push((e.1, e.2));
+                }
+                scan_run(run, gap_px, &mut best);
+            }
+        }
+        best
+    }
+}
+
+/// Splits a run sorted by position `u` at gaps over `gap_px` and raises
+/// `best` to the longest dense piece (at least 0.6 points per pixel of
+/// length: a shaft's skeleton is dense along its line; sparse runs stitched
+/// across gaps are spurs and noise). Ties keep the earlier piece.
+fn scan_run(run: &[(f32, usize)], gap_px: f32, best: &mut Option<(f32, Vec<usize>)>) {
+    let mut start = 0;
+    for j in 1..=run.len() {
+        let broken = j == run.len() || run[j].0 - run[j - 1].0 > gap_px;
+        if broken {
+            let len = run[j - 1].0 - run[start].0;
+            let dense = (j - start) as f32 >= 0.6 * len;
+            if dense && best.as_ref().is_none_or(|bb| len > bb.0) {
+                *best = Some((len, run[start..j].iter().map(|r| r.1).collect()));
+            }
+            start = j;
+        }
+    }
 }
 
 /// `x.floor() as i64` without the libm call (no SSE4.1 rounding in the
@@ -1181,108 +1208,38 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The direction search as first written, with a `BTreeMap` of bands:
-    /// the reference the counting-sort version must reproduce exactly.
-    fn extract_segments_reference(
-        skeleton: &[(u32, u32)],
-        tol_px: f32,
-        gap_px: f32,
-        remove_px: f32,
-        min_len_px: f32,
-    ) -> Vec<[[f32; 2]; 2]> {
-        let mut pts: Vec<[f32; 2]> = skeleton
-            .iter()
-            .map(|&(x, y)| [x as f32, y as f32])
-            .collect();
-        let mut out = Vec::new();
-        let tol = tol_px.max(0.75);
-        // A BTreeMap, not a HashMap: its iteration order is fixed, so ties between
-        // equally long runs resolve the same way on every run and machine.
+    /// The direction search as first written, with a `BTreeMap` of bands
+    /// and every band pair sorted: the reference [`RunSearch::longest`]
+    /// must reproduce exactly.
+    fn longest_run_reference(pts: &[[f32; 2]], tol: f32, gap_px: f32) -> Option<(f32, Vec<usize>)> {
         let mut buckets: std::collections::BTreeMap<i64, Vec<(f32, usize)>> =
             std::collections::BTreeMap::new();
-        while out.len() < 12 && pts.len() >= 2 {
-            // (length, angle index, points of the run)
-            let mut best: Option<(f32, Vec<usize>)> = None;
-            for k in 0..90 {
-                let a = std::f32::consts::PI * k as f32 / 90.0;
-                let (c, s) = (a.cos(), a.sin());
-                buckets.clear();
-                for (i, p) in pts.iter().enumerate() {
-                    let d = -p[0] * s + p[1] * c;
-                    let u = p[0] * c + p[1] * s;
-                    let b = (d / tol).floor() as i64;
-                    buckets.entry(b).or_default().push((u, i));
+        let mut best = None;
+        for k in 0..90 {
+            let a = std::f32::consts::PI * k as f32 / 90.0;
+            let (c, s) = (a.cos(), a.sin());
+            buckets.clear();
+            for (i, p) in pts.iter().enumerate() {
+                let d = -p[0] * s + p[1] * c;
+                let u = p[0] * c + p[1] * s;
+                buckets
+                    .entry((d / tol).floor() as i64)
+                    .or_default()
+                    .push((u, i));
+            }
+            for (b, band) in &buckets {
+                let mut run = band.clone();
+                if let Some(n) = buckets.get(&(b + 1)) {
+                    run.extend_from_slice(n);
                 }
-                let keys: Vec<i64> = buckets.keys().copied().collect();
-                for b in keys {
-                    let mut run: Vec<(f32, usize)> = buckets[&b].clone();
-                    if let Some(n) = buckets.get(&(b + 1)) {
-                        run.extend_from_slice(n);
-                    }
-                    if run.len() < 2 {
-                        continue;
-                    }
-                    run.sort_by(|x, y| x.0.total_cmp(&y.0));
-                    let mut start = 0;
-                    for j in 1..=run.len() {
-                        let broken = j == run.len() || run[j].0 - run[j - 1].0 > gap_px;
-                        if broken {
-                            let len = run[j - 1].0 - run[start].0;
-                            // A shaft's skeleton is dense along its line; sparse runs stitched
-                            // across gaps are spurs and noise.
-                            let dense = (j - start) as f32 >= 0.6 * len;
-                            if dense && best.as_ref().is_none_or(|bb| len > bb.0) {
-                                best = Some((len, run[start..j].iter().map(|r| r.1).collect()));
-                            }
-                            start = j;
-                        }
-                    }
+                if run.len() < 2 {
+                    continue;
                 }
+                run.sort_by(|x, y| x.0.total_cmp(&y.0));
+                scan_run(&run, gap_px, &mut best);
             }
-            let Some((len, idx)) = best else { break };
-            if len < min_len_px {
-                break;
-            }
-            // Least-squares (principal axis) fit of the run.
-            let n = idx.len() as f32;
-            let (mx, my) = idx
-                .iter()
-                .fold((0f32, 0f32), |a, &i| (a.0 + pts[i][0], a.1 + pts[i][1]));
-            let (mx, my) = (mx / n, my / n);
-            let (mut sxx, mut syy, mut sxy) = (0f32, 0f32, 0f32);
-            for &i in &idx {
-                let (dx, dy) = (pts[i][0] - mx, pts[i][1] - my);
-                sxx += dx * dx;
-                syy += dy * dy;
-                sxy += dx * dy;
-            }
-            let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
-            let (c, s) = (theta.cos(), theta.sin());
-            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-            for &i in &idx {
-                let u = (pts[i][0] - mx) * c + (pts[i][1] - my) * s;
-                lo = lo.min(u);
-                hi = hi.max(u);
-            }
-            let a = [mx + c * lo, my + s * lo];
-            let b = [mx + c * hi, my + s * hi];
-            out.push([a, b]);
-            // Remove points near the fitted segment.
-            let keep: Vec<[f32; 2]> = pts
-                .iter()
-                .copied()
-                .filter(|p| {
-                    let u = (p[0] - mx) * c + (p[1] - my) * s;
-                    let d = (-(p[0] - mx) * s + (p[1] - my) * c).abs();
-                    !(d <= remove_px && u >= lo - remove_px && u <= hi + remove_px)
-                })
-                .collect();
-            if keep.len() == pts.len() {
-                break;
-            }
-            pts = keep;
         }
-        out
+        best
     }
 
     #[test]
@@ -1317,25 +1274,32 @@ mod tests {
             prop_assert_eq!(floor_i64(x), x.floor() as i64);
         }
 
-        // Lines, crossings and scattered points: same segments, same bits.
+        // Lines, crossings and scattered points: the same longest run, same bits.
         #[test]
-        fn segments_match_reference(
-            lines in proptest::collection::vec((0u32..60, 0u32..60, 0u32..60, 0u32..60), 0..4),
+        fn longest_run_matches_reference(
+            lines in proptest::collection::vec((0u32..60, 0u32..60, 0u32..60, 0u32..60, any::<bool>()), 0..4),
             scatter in proptest::collection::vec((0u32..60, 0u32..60), 0..30),
         ) {
             let mut pts: Vec<(u32, u32)> = scatter;
-            for (x0, y0, x1, y1) in lines {
+            // Thick lines (a second pixel beside each) put points of equal
+            // position in neighbouring bands, where tie order matters.
+            for (x0, y0, x1, y1, thick) in lines {
                 let n = x0.abs_diff(x1).max(y0.abs_diff(y1)).max(1);
                 for t in 0..=n {
                     let x = (f64::from(x0) + f64::from(t) / f64::from(n) * (f64::from(x1) - f64::from(x0))).round() as u32;
                     let y = (f64::from(y0) + f64::from(t) / f64::from(n) * (f64::from(y1) - f64::from(y0))).round() as u32;
                     pts.push((x, y));
+                    if thick {
+                        pts.push((x + 1, y));
+                        pts.push((x, y + 1));
+                    }
                 }
             }
             pts.sort_unstable();
             pts.dedup();
-            let fast = extract_segments(&pts, 1.5, 6.0, 2.0, 8.0);
-            let slow = extract_segments_reference(&pts, 1.5, 6.0, 2.0, 8.0);
+            let pts: Vec<[f32; 2]> = pts.iter().map(|&(x, y)| [x as f32, y as f32]).collect();
+            let fast = RunSearch::default().longest(&pts, 1.5, 6.0);
+            let slow = longest_run_reference(&pts, 1.5, 6.0);
             prop_assert_eq!(fast, slow);
         }
     }
