@@ -226,24 +226,15 @@ pub fn dilate_square(mask: &image::GrayImage, r: u32) -> image::GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::testing::{noise_image, XorShift};
     use proptest::prelude::*;
-
-    fn random_image(w: u32, h: u32, seed: u64) -> GrayF32 {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-        GrayF32::from_fn(w, h, |_, _| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            image::Luma([((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0])
-        })
-    }
 
     proptest! {
         // Same bits as the crate function, including images narrower or
         // shorter than the kernel (where imageproc takes its clamped path).
         #[test]
         fn blur_matches_imageproc(w in 1u32..40, h in 1u32..40, sigma in 0.3f32..6.0, seed in any::<u64>()) {
-            let img = random_image(w, h, seed);
+            let img = noise_image(w, h, seed, -1.0, 1.0);
             let fast = gaussian_blur(&img, sigma);
             let slow = imageproc::filter::gaussian_blur_f32(&img, sigma);
             prop_assert_eq!(fast.as_raw(), slow.as_raw());
@@ -253,12 +244,9 @@ mod tests {
     proptest! {
         #[test]
         fn dilation_matches_imageproc(w in 1u32..30, h in 1u32..30, r in 0u8..6, seed in any::<u64>()) {
-            let mut s = seed | 1;
+            let mut rng = XorShift::new(seed);
             let m = image::GrayImage::from_fn(w, h, |_, _| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                image::Luma([if s % 9 == 0 { 255 } else { 0 }])
+                image::Luma([if rng.next_u64().is_multiple_of(9) { 255 } else { 0 }])
             });
             let fast = dilate_square(&m, u32::from(r));
             let brute = image::GrayImage::from_fn(w, h, |x, y| {
@@ -280,7 +268,7 @@ mod tests {
 
     #[test]
     fn blur_of_negated_is_negated() {
-        let img = random_image(31, 17, 5);
+        let img = noise_image(31, 17, 5, -1.0, 1.0);
         let mut neg = img.clone();
         neg.iter_mut().for_each(|v| *v = -*v);
         let a = gaussian_blur(&img, 1.7);

@@ -20,6 +20,8 @@ pub mod preprocess;
 pub mod qc;
 pub mod segment;
 pub mod skeleton;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};

@@ -914,15 +914,11 @@ mod tests {
         #[test]
         fn background_matches_reference(w in 1u32..90, h in 1u32..90, seed in proptest::prelude::any::<u64>(),
                                          um in 1.0f64..12.0, window in 100.0f64..1600.0) {
-            let mut st = seed | 1;
-            let mut next = move || {
-                st ^= st << 13;
-                st ^= st >> 7;
-                st ^= st << 17;
-                st
-            };
-            let g = GrayF32::from_fn(w, h, |_, _| Luma([(next() % 1000) as f32 / 999.0]));
-            let vis = GrayImage::from_fn(w, h, |x, _| Luma([if x % 7 == 3 && next() % 3 == 0 { 0 } else { 255 }]));
+            let g = crate::pipeline::testing::noise_image(w, h, seed, 0.0, 1.0);
+            let mut rng = crate::pipeline::testing::XorShift::new(seed ^ 0x5eed);
+            let vis = GrayImage::from_fn(w, h, |x, _| {
+                Luma([if x % 7 == 3 && rng.next_u64().is_multiple_of(3) { 0 } else { 255 }])
+            });
             let s = PixelScale::new(um).unwrap();
             let fast = estimate_background(&g, &vis, s, window, window / 20.0);
             let slow = estimate_background_reference(&g, &vis, s, window, window / 20.0);

@@ -600,6 +600,7 @@ pub fn segment_with_ridge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::testing::noise_image;
     use proptest::prelude::*;
 
     /// The ridge filter written pixel by pixel, as in its definition, with
@@ -681,13 +682,7 @@ mod tests {
         #[test]
         fn hysteresis_matches_reference(w in 1u32..25, h in 1u32..25, seed in any::<u64>(),
                                         low in 0.0f32..0.6, span in 0.0f32..0.4) {
-            let mut st = seed | 1;
-            let img = GrayF32::from_fn(w, h, |_, _| {
-                st ^= st << 13;
-                st ^= st >> 7;
-                st ^= st << 17;
-                Luma([(st % 1001) as f32 / 1000.0])
-            });
+            let img = noise_image(w, h, seed, 0.0, 1.0);
             let m = hysteresis(&img, low, low + span);
             prop_assert_eq!(m.0.as_raw(), &hysteresis_reference(&img, low, low + span));
         }
@@ -696,13 +691,7 @@ mod tests {
         #[test]
         fn ridge_matches_reference(w in 3u32..30, h in 3u32..30, seed in any::<u64>(),
                                    s1 in 0.5f32..3.0, s2 in 0.5f32..3.0) {
-            let mut st = seed | 1;
-            let img = GrayF32::from_fn(w, h, |_, _| {
-                st ^= st << 13;
-                st ^= st >> 7;
-                st ^= st << 17;
-                Luma([(st % 2001) as f32 / 1000.0 - 1.0])
-            });
+            let img = noise_image(w, h, seed, -1.0, 1.0);
             let mut negated = img.clone();
             negated.iter_mut().for_each(|v| *v = -*v);
             let (pos, neg) = ridge_responses(&img, &[s1, s2], true);
