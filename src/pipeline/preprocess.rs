@@ -690,7 +690,7 @@ fn luma_histogram(src: &Source, w: u32, visible: &[u8]) -> [u64; 256] {
     let mut vals = vec![0f32; w as usize];
     for (y, vis) in visible.chunks_exact(w as usize).enumerate() {
         src.fill(y * w as usize, Channel::Luma, &mut vals);
-        super::qc::add_to_luma_histogram(&mut hist, &vals, vis);
+        super::qc::add_to_luma_histogram(&mut hist, vals.iter().copied(), vis);
     }
     hist
 }

@@ -123,12 +123,11 @@ pub struct Exposure {
 /// assert_eq!((h[255], h[0]), (1, 0));
 /// ```
 pub fn luma_histogram(px: &[[f32; 3]], visible: &[u8]) -> [u64; 256] {
-    let luma: Vec<f32> = px
-        .iter()
-        .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])
-        .collect();
     let mut hist = [0u64; 256];
-    add_to_luma_histogram(&mut hist, &luma, visible);
+    let luma = px
+        .iter()
+        .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]);
+    add_to_luma_histogram(&mut hist, luma, visible);
     hist
 }
 
@@ -143,8 +142,12 @@ fn level_255(y: f32) -> usize {
 }
 
 /// Adds luma values already computed (one per pixel) where `visible` ≠ 0.
-pub(crate) fn add_to_luma_histogram(hist: &mut [u64; 256], luma: &[f32], visible: &[u8]) {
-    for (&y, &v) in luma.iter().zip(visible) {
+pub(crate) fn add_to_luma_histogram(
+    hist: &mut [u64; 256],
+    luma: impl IntoIterator<Item = f32>,
+    visible: &[u8],
+) {
+    for (y, &v) in luma.into_iter().zip(visible) {
         if v != 0 {
             hist[level_255(y)] += 1;
         }

@@ -517,9 +517,10 @@ pub fn ridge_scales(
     Some(sig)
 }
 
-/// [`segment`] with the ridge map already computed (`ridge_response` of
-/// `pre.hairness` at [`ridge_scales`]; ignored when those are `None`), so
-/// that one blur serves both polarities (see [`ridge_responses`]).
+/// [`segment`] with the ridge map already computed: `ridge_response` of
+/// `pre.hairness` at [`ridge_scales`], or `None` where those are `None`
+/// (ridge mask disabled or image too small). One blur then serves both
+/// polarities (see [`ridge_responses`]).
 ///
 /// # Errors
 /// [`crate::ErrorKind::Config`] on an invalid configuration.
@@ -564,7 +565,7 @@ pub fn segment_with_ridge(
             }))
         }
     };
-    if let (Some(r), Some(_)) = (ridge, ridge_scales(pre, scale, cfg)) {
+    if let Some(r) = ridge {
         // Noise of the ridge response: robust spread over visible pixels.
         let rs = super::preprocess::robust_sigma(r.as_raw(), |i| pre.visible.as_raw()[i] != 0);
         let med = {
