@@ -197,13 +197,14 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
         col("visit_day"),
         col("replicate"),
     );
-    let extra_columns: Vec<String> = headers
-        .iter()
-        .filter(|h| {
-            !STUDY_COLUMNS.contains(&h.as_str()) && !crate::batch::ROI_COLUMNS.contains(&h.as_str())
+    // Columns neither the study nor the counter's target area interprets.
+    let extra: Vec<usize> = (0..headers.len())
+        .filter(|&c| {
+            let h = headers[c].as_str();
+            !STUDY_COLUMNS.contains(&h) && !crate::batch::ROI_COLUMNS.contains(&h)
         })
-        .cloned()
         .collect();
+    let extra_columns: Vec<String> = extra.iter().map(|&c| headers[c].clone()).collect();
 
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -274,14 +275,10 @@ pub fn parse_manifest(bytes: &[u8], base_dir: &Path) -> Result<StudyManifest> {
             continue;
         }
         seen_images.insert(image.clone(), line);
-        let mut meta = IndexMap::new();
-        for (c, h) in headers.iter().enumerate() {
-            if !STUDY_COLUMNS.contains(&h.as_str())
-                && !crate::batch::ROI_COLUMNS.contains(&h.as_str())
-            {
-                meta.insert(h.clone(), get(c));
-            }
-        }
+        let meta: IndexMap<String, String> = extra
+            .iter()
+            .map(|&c| (headers[c].clone(), get(c)))
+            .collect();
         rows.push(ManifestRow {
             line,
             path: base_dir.join(&image),
