@@ -420,11 +420,6 @@ pub fn ridge_responses(
                 } else {
                     (e2, e1)
                 };
-                let (m1, m2) = if e2.abs() <= e1.abs() {
-                    (-e2, -e1)
-                } else {
-                    (-e1, -e2)
-                };
                 bp[k] = if l2 >= 0.0 {
                     f32::NEG_INFINITY
                 } else {
@@ -432,13 +427,20 @@ pub fn ridge_responses(
                 };
                 let rb = l1 / l2;
                 qp[k] = -(rb * rb) / 0.5;
-                bn[k] = if m2 >= 0.0 {
-                    f32::NEG_INFINITY
-                } else {
-                    s2 * (-m2)
-                };
-                let rm = m1 / m2;
-                qn[k] = -(rm * rm) / 0.5;
+                if both {
+                    let (m1, m2) = if e2.abs() <= e1.abs() {
+                        (-e2, -e1)
+                    } else {
+                        (-e1, -e2)
+                    };
+                    bn[k] = if m2 >= 0.0 {
+                        f32::NEG_INFINITY
+                    } else {
+                        s2 * (-m2)
+                    };
+                    let rm = m1 / m2;
+                    qn[k] = -(rm * rm) / 0.5;
+                }
             }
             let row = yc * wu + 1;
             raise(&mut out.as_mut()[row..row + n], &bound[0], &expo[0]);
@@ -698,6 +700,8 @@ mod tests {
             let (pos, neg) = ridge_responses(&img, &[s1, s2], true);
             let (want_pos, want_neg) = (ridge_reference(&img, &[s1, s2]), ridge_reference(&negated, &[s1, s2]));
             prop_assert_eq!(pos.as_raw(), want_pos.as_raw());
+            let single = ridge_response(&img, &[s1, s2]);
+            prop_assert_eq!(single.as_raw(), want_pos.as_raw());
             let neg = neg.unwrap();
             prop_assert_eq!(neg.as_raw(), want_neg.as_raw());
         }
