@@ -420,6 +420,17 @@ pub fn estimate_background(
     GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
 }
 
+/// Side of the background grid's cells, pixels: `cell_um` (at least a
+/// twentieth of the window), but never more than about 65 536 cells.
+fn cell_px(w: u32, h: u32, scale: PixelScale, window_um: f64, cell_um: f64) -> u32 {
+    let by_area = ((f64::from(w) * f64::from(h)) / 65536.0).sqrt().ceil();
+    scale
+        .um_to_px(cell_um.max(window_um / 20.0))
+        .round()
+        .max(by_area)
+        .max(1.0) as u32
+}
+
 /// The coarse background of [`estimate_background`]: window medians of cell
 /// means, with the bilinear weights of every column precomputed.
 struct BackgroundGrid {
@@ -443,13 +454,7 @@ impl BackgroundGrid {
         window_um: f64,
         cell_um: f64,
     ) -> BackgroundGrid {
-        // Cell size: physical, but never more than ~65k cells.
-        let by_area = ((f64::from(w) * f64::from(h)) / 65536.0).sqrt().ceil();
-        let cell = scale
-            .um_to_px(cell_um.max(window_um / 20.0))
-            .round()
-            .max(by_area)
-            .max(1.0) as u32;
+        let cell = cell_px(w, h, scale, window_um, cell_um);
         let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
         let mut sum = vec![0f64; (cw * ch) as usize];
         let mut cnt = vec![0u32; (cw * ch) as usize];
@@ -725,13 +730,7 @@ pub fn preprocess(
     let px = Source::new(image);
     let (visible, overlay_px) = visibility(w, h, &px, scale, cfg);
     let luma_histogram = luma_histogram(&px, w, visible.as_raw());
-    let is_gray = matches!(
-        image,
-        DynamicImage::ImageLuma8(_)
-            | DynamicImage::ImageLumaA8(_)
-            | DynamicImage::ImageLuma16(_)
-            | DynamicImage::ImageLumaA16(_)
-    );
+    let is_gray = matches!(px, Source::Gray(_));
     let candidates: Vec<Channel> = match cfg.channel {
         Channel::Auto if !is_gray => {
             vec![Channel::Luma, Channel::Red, Channel::Green, Channel::Blue]
@@ -831,13 +830,7 @@ mod tests {
         if w == 0 || h == 0 {
             return GrayF32::new(w, h);
         }
-        // Cell size: physical, but never more than ~65k cells.
-        let by_area = ((f64::from(w) * f64::from(h)) / 65536.0).sqrt().ceil();
-        let cell = scale
-            .um_to_px(cell_um.max(window_um / 20.0))
-            .round()
-            .max(by_area)
-            .max(1.0) as u32;
+        let cell = cell_px(w, h, scale, window_um, cell_um);
         let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
         let mut sum = vec![0f64; (cw * ch) as usize];
         let mut cnt = vec![0u32; (cw * ch) as usize];
