@@ -374,6 +374,69 @@ fn floor_i64(x: f32) -> i64 {
     }
 }
 
+/// A component's pixels as a bitmap over its bounding box.
+struct ComponentMask {
+    x0: i64,
+    y0: i64,
+    w: i64,
+    h: i64,
+    on: Vec<bool>,
+}
+
+impl ComponentMask {
+    fn new(c: &Component) -> ComponentMask {
+        let (x0, y0) = (i64::from(c.bbox[0]), i64::from(c.bbox[1]));
+        let (w, h) = (i64::from(c.bbox[2]) - x0 + 1, i64::from(c.bbox[3]) - y0 + 1);
+        let mut on = vec![false; (w * h).max(0) as usize];
+        for &(x, y) in &c.pixels {
+            on[((i64::from(y) - y0) * w + i64::from(x) - x0) as usize] = true;
+        }
+        ComponentMask { x0, y0, w, h, on }
+    }
+
+    /// Is the pixel nearest to `p` in the component?
+    fn contains(&self, p: [f32; 2]) -> bool {
+        let (x, y) = (
+            (p[0] + 0.5).floor() as i64 - self.x0,
+            (p[1] + 0.5).floor() as i64 - self.y0,
+        );
+        x >= 0 && y >= 0 && x < self.w && y < self.h && self.on[(y * self.w + x) as usize]
+    }
+}
+
+/// Moves each end of a shaft's centre line outward along its direction to
+/// half a width (`width_px`) short of where the line leaves the component,
+/// never inward and by at most three widths.
+///
+/// A thinned skeleton's ends are ragged: where a shaft widens into its
+/// opening or fades into its shadow, the skeleton may fork or stop at a
+/// distance that depends on the pixel grid, and the segment fitted to it
+/// with it. The component's own extent along the line does not, so every
+/// end sits where a skeleton of a clean bar would: half a width inside.
+fn extend_ends(poly: &mut [[f32; 2]], blob: &ComponentMask, width_px: f32) {
+    let n = poly.len();
+    if n < 2 {
+        return;
+    }
+    let half = 0.5 * width_px;
+    let reach = 3.0 * width_px;
+    for (end, prev) in [(0, 1), (n - 1, n - 2)] {
+        let t = unit(poly[prev], poly[end]);
+        let at = |d: f32| [poly[end][0] + t[0] * d, poly[end][1] + t[1] * d];
+        // Last distance (0.5 px steps) at which the line is still in the component.
+        let mut inside = 0.0f32;
+        let mut d = 0.5f32;
+        while d <= reach + half && blob.contains(at(d)) {
+            inside = d;
+            d += 0.5;
+        }
+        let shift = (inside - half).clamp(0.0, reach);
+        if shift > 0.0 {
+            poly[end] = at(shift);
+        }
+    }
+}
+
 /// Does the shaft's centre contrast start faint (below half its median over
 /// the first width from this end) and reach full contrast within a few widths?
 fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
@@ -713,7 +776,9 @@ pub fn count(
             2.0 * tol + 2.0,
             cfg.max_bend_deg as f32,
         );
-        for poly in polys {
+        let blob = ComponentMask::new(c);
+        for mut poly in polys {
+            extend_ends(&mut poly, &blob, wpx);
             let widths = width_profile(hairness, &poly, step, max_half);
             let centre = centre_profile(hairness, &poly, step);
             let nw = widths.len();
