@@ -437,6 +437,28 @@ fn extend_ends(poly: &mut [[f32; 2]], blob: &ComponentMask, width_px: f32) {
     }
 }
 
+/// For each sample step of `poly` ([`measure::walk`]), whether both ends of
+/// the cross-section `reach_px` either side of the centre line fall on
+/// visible pixels inside the frame.
+fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayImage) -> Vec<bool> {
+    let (w, h) = visible.dimensions();
+    let seen = |p: [f32; 2]| {
+        let (x, y) = ((p[0] + 0.5).floor(), (p[1] + 0.5).floor());
+        x >= 0.0
+            && y >= 0.0
+            && x < w as f32
+            && y < h as f32
+            && visible.get_pixel(x as u32, y as u32)[0] != 0
+    };
+    measure::walk(poly, step_px)
+        .into_iter()
+        .map(|(p, t)| {
+            let n = [-t[1] * reach_px, t[0] * reach_px];
+            seen([p[0] + n[0], p[1] + n[1]]) && seen([p[0] - n[0], p[1] - n[1]])
+        })
+        .collect()
+}
+
 /// Does the shaft's centre contrast start faint (below half its median over
 /// the first width from this end) and reach full contrast within a few widths?
 fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
@@ -583,6 +605,9 @@ pub struct Shaft {
     pub median_width_px: f32,
     /// Parallel shafts in this band.
     pub n: u32,
+    /// Whether the cross-section at each sample step lies inside the frame
+    /// and the visible area (a width read across the frame edge is cut short).
+    pub clear: Vec<bool>,
 }
 
 /// "Exit-likeness" of one end of a shaft: `(1 − inner contrast)` over the last
@@ -780,6 +805,7 @@ pub fn count(
         for mut poly in polys {
             extend_ends(&mut poly, &blob, wpx);
             let widths = width_profile(hairness, &poly, step, max_half);
+            let clear = section_clear(&poly, step, wpx + 1.0, visible);
             let centre = centre_profile(hairness, &poly, step);
             let nw = widths.len();
             let inner: Vec<f32> = if nw >= 10 {
@@ -803,6 +829,7 @@ pub fn count(
                 single_width_px: single,
                 median_width_px: median_w,
                 n: 1,
+                clear,
             });
         }
     }
@@ -843,7 +870,10 @@ pub fn count(
         keep
     });
     // Parallel shafts in one band. Widths are read only where the centre line
-    // is at full contrast (not the faded exit, not the shadow beyond it).
+    // is at full contrast (not the faded exit, not the shadow beyond it) and
+    // the cross-section is clear of the frame and the masked area (a shaft
+    // cut lengthwise by the frame narrows into a wedge, not into one of a
+    // pair of shafts).
     let ratio = cfg.split_width_ratio as f32;
     let solid_widths = |s: &Shaft| -> Vec<f32> {
         let nw = s.widths.len();
@@ -853,8 +883,9 @@ pub fn count(
             (0..nw).collect()
         };
         let aligned = s.centre.len() == nw;
+        let clear = |i: usize| s.clear.len() != nw || s.clear[i];
         idx.into_iter()
-            .filter(|&i| !aligned || s.centre[i] >= 0.6 * s.contrast)
+            .filter(|&i| (!aligned || s.centre[i] >= 0.6 * s.contrast) && clear(i))
             .map(|i| s.widths[i])
             .collect()
     };
