@@ -1,10 +1,14 @@
 //! The per-image pipeline: decoded image and calibration in, counted hairs out.
 //!
 //! ```text
-//! DynamicImage ─▶ preprocess ─▶ segment ─▶ components ─▶ measure ─▶ count ─▶ Analysis
-//!                 (gray, flat)  (mask)     (labels,      (length,   (split, exit
-//!                                          reject)       diameter)  points, density)
+//! DynamicImage ─▶ pose ─▶ preprocess ─▶ segment ─▶ components ─▶ measure ─▶ count ─▶ Analysis
+//!                 (canonical (gray, flat)  (mask)     (labels,      (length,   (split, exit
+//!                 rotation)                           reject)       diameter)  points, density)
 //! ```
+//!
+//! Every image is analysed in its canonical pose ([`pose::Pose::canonical`])
+//! and the result's coordinates are mapped back to the input's frame, so an
+//! image and its rotations by 90° and mirrors give the same analysis.
 //!
 //! [`Pipeline`] holds a validated [`Config`]; it is `Send + Sync`, so a batch
 //! shares one `&Pipeline` across worker threads. Stages take images by
@@ -16,6 +20,7 @@ pub mod count;
 pub mod filter;
 pub mod measure;
 pub mod naive;
+pub mod pose;
 pub mod preprocess;
 pub mod qc;
 pub mod segment;
@@ -23,7 +28,7 @@ pub mod skeleton;
 #[cfg(test)]
 pub(crate) mod testing;
 
-use image::DynamicImage;
+use image::{DynamicImage, GenericImageView};
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::PixelScale;
@@ -104,6 +109,11 @@ impl Pipeline {
 
     /// Analyses one decoded, oriented image at the given calibration.
     ///
+    /// The image is analysed in its canonical pose ([`pose::Pose::canonical`])
+    /// and every coordinate of the result is mapped back to the input's
+    /// frame, so an image and its rotations by 90° and mirrors give the same
+    /// analysis, transformed.
+    ///
     /// # Errors
     /// [`crate::ErrorKind::Roi`] when `roi` cannot be applied to this image.
     pub fn analyse(
@@ -112,12 +122,52 @@ impl Pipeline {
         scale: PixelScale,
         roi: Option<&Roi>,
     ) -> Result<Analysis> {
-        let (w, h) = (image.width(), image.height());
-        let cfg = &self.cfg;
-        let mut qc_flags: Vec<String> = Vec::new();
-        if w == 0 || h == 0 {
+        if image.width() == 0 || image.height() == 0 {
             return Err(Error::invalid_input("image has zero width or height"));
         }
+        self.analyse_in_pose(image, pose::Pose::canonical(image), scale, roi)
+    }
+
+    /// [`Pipeline::analyse`] with the image analysed in the given pose rather
+    /// than its canonical one; coordinates are still reported in the input's
+    /// frame. For stability studies: how much would the analysis change if
+    /// the image were held another way (see `examples/pose_stability.rs`).
+    ///
+    /// # Errors
+    /// As [`Pipeline::analyse`]; [`crate::ErrorKind::InvalidInput`] when the
+    /// pose is of an image of other dimensions.
+    pub fn analyse_in_pose(
+        &self,
+        image: &DynamicImage,
+        pose: pose::Pose,
+        scale: PixelScale,
+        roi: Option<&Roi>,
+    ) -> Result<Analysis> {
+        if (pose.width, pose.height) != image.dimensions() {
+            return Err(Error::invalid_input(
+                "pose is of an image of other dimensions",
+            ));
+        }
+        if image.width() == 0 || image.height() == 0 {
+            return Err(Error::invalid_input("image has zero width or height"));
+        }
+        if pose.is_identity() {
+            self.analyse_posed(image, pose, scale, roi)
+        } else {
+            self.analyse_posed(&pose.apply(image), pose, scale, roi)
+        }
+    }
+
+    /// [`Pipeline::analyse`] on `image`, which is the input in `pose`.
+    fn analyse_posed(
+        &self,
+        image: &DynamicImage,
+        pose: pose::Pose,
+        scale: PixelScale,
+        roi: Option<&Roi>,
+    ) -> Result<Analysis> {
+        let cfg = &self.cfg;
+        let mut qc_flags: Vec<String> = Vec::new();
         let pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
         if pre.polarity == preprocess::Polarity::Light {
             qc_flags.push("light_hair_polarity".to_string());
@@ -140,9 +190,14 @@ impl Pipeline {
         let (roi_applied, roi_mask) = match roi {
             None => (None, None),
             Some(r) => {
-                let (applied, m, flags) = apply_roi(r, w, h, scale, &comps)?;
+                // The ROI is given, applied and reported in the input's frame.
+                let dot = tattoo_centre(&comps).map(|c| {
+                    let [x, y] = pose.to_input([c.0, c.1]);
+                    (x, y)
+                });
+                let (applied, m, flags) = apply_roi(r, pose.width, pose.height, scale, dot)?;
                 qc_flags.extend(flags);
-                (Some(applied), Some(m))
+                (Some(applied), Some(pose.apply_gray(&m)))
             }
         };
         let mut analysed = pre.visible.clone();
@@ -156,7 +211,7 @@ impl Pipeline {
         let n_analysed = analysed.as_raw().iter().filter(|&&v| v != 0).count() as u64;
         let analysed_area_cm2 = scale.area_cm2(n_analysed);
         let n_visible = pre.visible.as_raw().iter().filter(|&&v| v != 0).count() as u64;
-        if n_visible < u64::from(w) * u64::from(h) {
+        if n_visible < u64::from(image.width()) * u64::from(image.height()) {
             qc_flags.push("masked_regions".to_string());
         }
 
@@ -205,6 +260,15 @@ impl Pipeline {
         } else {
             None
         };
+        // Back to the input's frame.
+        for hair in &mut counted.hairs {
+            hair.exit = pose.to_input(hair.exit);
+            hair.tip = pose.to_input(hair.tip);
+            hair.bbox = pose.bbox_to_input(hair.bbox);
+        }
+        for d in &mut decisions {
+            d.bbox = pose.bbox_to_input(d.bbox);
+        }
         decisions.sort_by_key(|d| (d.bbox[1], d.bbox[0]));
         counted.qc_flags.sort();
         counted.qc_flags.dedup();
@@ -235,8 +299,8 @@ impl Pipeline {
                 .map(String::from),
         );
         Ok(Analysis {
-            width: w,
-            height: h,
+            width: pose.width,
+            height: pose.height,
             analysed_area_cm2,
             roi: roi_applied,
             hairs: counted.hairs,
@@ -325,6 +389,8 @@ fn tattoo_centre(comps: &[(components::Component, Option<&'static str>)]) -> Opt
 }
 
 /// Rasterises an ROI, clipped to the image: `(roi as applied, mask, qc flags)`.
+/// A [`Roi::CentredArea`] is centred on `tattoo_dot` (pixels), or on the
+/// image centre when there is none.
 ///
 /// # Errors
 /// [`ErrorKind::Roi`] when the ROI has zero area, is not finite, or lies
@@ -334,7 +400,7 @@ fn apply_roi(
     w: u32,
     h: u32,
     scale: PixelScale,
-    comps: &[(components::Component, Option<&'static str>)],
+    tattoo_dot: Option<(f64, f64)>,
 ) -> Result<(Roi, image::GrayImage, Vec<String>)> {
     let mut flags = Vec::new();
     let bad = |m: &str| Error::new(ErrorKind::Roi(m.to_string()));
@@ -384,7 +450,7 @@ fn apply_roi(
             if !area_cm2.is_finite() || area_cm2 <= 0.0 {
                 return Err(bad("area must be positive"));
             }
-            let (cx, cy) = match tattoo_centre(comps) {
+            let (cx, cy) = match tattoo_dot {
                 Some(c) => c,
                 None => {
                     flags.push("roi_centre_assumed".to_string());
