@@ -122,9 +122,6 @@ impl Pipeline {
         scale: PixelScale,
         roi: Option<&Roi>,
     ) -> Result<Analysis> {
-        if image.width() == 0 || image.height() == 0 {
-            return Err(Error::invalid_input("image has zero width or height"));
-        }
         self.analyse_in_pose(image, pose::Pose::canonical(image), scale, roi)
     }
 
@@ -508,4 +505,26 @@ fn apply_roi(
         flags.push("roi_clipped".to_string());
     }
     Ok((applied, m, flags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Empty images and poses of other images are errors, not panics.
+    #[test]
+    fn empty_image_and_foreign_pose_are_errors() {
+        let p = Pipeline::new(Config::default()).unwrap();
+        let scale = PixelScale::new(5.0).unwrap();
+        for (w, h) in [(0, 10), (10, 0), (0, 0)] {
+            let img = DynamicImage::new_rgb8(w, h);
+            assert!(p.analyse(&img, scale, None).is_err(), "{w}x{h}");
+        }
+        let img = DynamicImage::new_rgb8(20, 10);
+        let other = pose::Pose::identity(10, 20);
+        assert!(p.analyse_in_pose(&img, other, scale, None).is_err());
+        assert!(p
+            .analyse_in_pose(&img, pose::Pose::identity(20, 10), scale, None)
+            .is_ok());
+    }
 }
