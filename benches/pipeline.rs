@@ -20,6 +20,7 @@ use std::io::Cursor;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use image::{DynamicImage, ImageFormat};
+use trichometry::pipeline::pose::Pose;
 use trichometry::pipeline::{components, filter, preprocess, segment};
 use trichometry::synth::{render_patch, rng::SynthRng, Capture, Patch, Scenario};
 use trichometry::{Config, Pipeline, PixelScale};
@@ -105,6 +106,27 @@ fn kernels(c: &mut Criterion) {
     }
     for (name, w, h) in sizes {
         let img = field(w, h);
+        // The canonical pose's copy: a transpose (the costliest pose) and a
+        // half turn, by the image crate's operations and by trichometry's.
+        for (pose_name, t, f) in [("transpose", true, false), ("rotate180", false, true)] {
+            let pose = Pose {
+                transpose: t,
+                flip_x: f,
+                flip_y: f,
+                width: w,
+                height: h,
+            };
+            g.bench_with_input(
+                BenchmarkId::new(format!("pose_{pose_name}_image"), name),
+                &img,
+                |b, img| b.iter(|| pose.apply_with_image_crate(black_box(img))),
+            );
+            g.bench_with_input(
+                BenchmarkId::new(format!("pose_{pose_name}_trichometry"), name),
+                &img,
+                |b, img| b.iter(|| pose.apply(black_box(img))),
+            );
+        }
         let pre = preprocess::preprocess(&img, scale, &cfg.preprocess).unwrap();
         let hn = &pre.hairness;
         let sigma = 1.85f32;
