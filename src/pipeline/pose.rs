@@ -276,7 +276,7 @@ const TILE: usize = 64;
 /// (row-major, no padding) rearranged into the pose, the same bytes as
 /// [`Pose::apply_with_image_crate`]. Without a transpose, rows are copied
 /// (reversed for a left–right mirror); with one, the image is walked in
-/// [`TILE`] × [`TILE`] tiles, so that both the rows read and the rows
+/// 64 × 64 tiles, so that both the rows read and the rows
 /// written stay in cache, instead of striding down whole columns.
 ///
 /// `bpp` is 1, 3 or 4; another value, or a `src` shorter than the image,
