@@ -148,21 +148,14 @@ impl Pipeline {
         if image.width() == 0 || image.height() == 0 {
             return Err(Error::invalid_input("image has zero width or height"));
         }
-        if pose.is_identity() {
-            self.analyse_posed(image, pose, scale, roi)
+        // From here on `image` is the input in `pose`; only the identity
+        // pose analyses the caller's pixels without a copy.
+        let posed = if pose.is_identity() {
+            std::borrow::Cow::Borrowed(image)
         } else {
-            self.analyse_posed(&pose.apply(image), pose, scale, roi)
-        }
-    }
-
-    /// [`Pipeline::analyse`] on `image`, which is the input in `pose`.
-    fn analyse_posed(
-        &self,
-        image: &DynamicImage,
-        pose: pose::Pose,
-        scale: PixelScale,
-        roi: Option<&Roi>,
-    ) -> Result<Analysis> {
+            std::borrow::Cow::Owned(pose.apply(image))
+        };
+        let image: &DynamicImage = &posed;
         let cfg = &self.cfg;
         let mut qc_flags: Vec<String> = Vec::new();
         let pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
