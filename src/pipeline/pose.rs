@@ -297,10 +297,8 @@ fn transform_pixels<const B: usize>(src: &[u8], pose: &Pose) -> Vec<u8> {
     if src.len() < w * h * B {
         return Vec::new();
     }
-    let (cw, ch) = (
-        pose.canonical_dimensions().0 as usize,
-        pose.canonical_dimensions().1 as usize,
-    );
+    let (cw, ch) = pose.canonical_dimensions();
+    let (cw, ch) = (cw as usize, ch as usize);
     let pixel = |i: usize| -> [u8; B] {
         let mut p = [0u8; B];
         p.copy_from_slice(&src[i * B..i * B + B]);
