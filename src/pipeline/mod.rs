@@ -164,10 +164,12 @@ impl Pipeline {
         }
         let both =
             cfg.preprocess.both_polarities && cfg.preprocess.polarity == preprocess::Polarity::Auto;
-        // One blur per scale gives the ridge maps of both polarities.
+        // One blur per scale gives the ridge maps of both polarities when
+        // both are read from one channel.
+        let shared_channel = pre.other_channel == pre.channel;
         let (ridge, other_ridge) = match segment::ridge_scales(&pre, scale, &cfg.segment) {
             Some(s) => {
-                let (r, o) = segment::ridge_responses(&pre.hairness, &s, both);
+                let (r, o) = segment::ridge_responses(&pre.hairness, &s, both && shared_channel);
                 (Some(r), o)
             }
             None => (None, None),
@@ -208,9 +210,16 @@ impl Pipeline {
         let mut decisions: Vec<ComponentDecision> = Vec::new();
         let mut counted = self.count_pass(&pre, &comps, &analysed, scale, &mut decisions)?;
         if both {
-            // Hairs of the other polarity, away from the main polarity's
-            // shafts (their highlights and rims are not hairs).
-            let other = pre.opposite();
+            // Hairs of the other polarity, read from the channel where they
+            // stand out most, but not where they mostly lie on the main
+            // polarity's shafts (highlights and rims are not hairs).
+            let other = pre.opposite_in(image, scale, &cfg.preprocess);
+            let other_ridge = if shared_channel {
+                other_ridge
+            } else {
+                segment::ridge_scales(&other, scale, &cfg.segment)
+                    .map(|s| segment::ridge_responses(&other.hairness, &s, false).0)
+            };
             let r = scale
                 .um_to_px(cfg.measure.max_half_width_um)
                 .ceil()
@@ -223,9 +232,7 @@ impl Pipeline {
                 components::components(&other_mask, &other, scale, &cfg.components)?
                     .into_iter()
                     .filter(|(c, _)| {
-                        !c.pixels
-                            .iter()
-                            .any(|&(x, y)| near_main.get_pixel(x, y)[0] != 0)
+                        mostly_apart(c, &near_main, cfg.preprocess.other_polarity_max_overlap)
                     })
                     .collect();
             let more = self.count_pass(&other, &other_comps, &analysed, scale, &mut decisions)?;
@@ -301,6 +308,18 @@ impl Pipeline {
             three_classes: cfg.measure.classes.mode == measure::ClassMode::Three,
         })
     }
+}
+
+/// Does at most `max_overlap` of the component's pixels lie on `near` (the
+/// main polarity's mask, dilated)? A specular highlight lies on its shaft; a
+/// hair of the other polarity that touches or crosses one mostly lies beside it.
+fn mostly_apart(c: &components::Component, near: &image::GrayImage, max_overlap: f64) -> bool {
+    let on = c
+        .pixels
+        .iter()
+        .filter(|&&(x, y)| near.get_pixel(x, y)[0] != 0)
+        .count();
+    on as f64 <= max_overlap * c.pixels.len() as f64
 }
 
 impl Pipeline {
@@ -503,6 +522,23 @@ fn apply_roi(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A bar of 100 pixels, 30 of them on the main mask: kept up to an
+    // overlap of 0.3, dropped below it; 0 drops anything that touches.
+    #[test]
+    fn other_polarity_overlap_rule() {
+        let hn = preprocess::GrayF32::new(120, 10);
+        let px: Vec<(u32, u32)> = (0..100).map(|x| (x, 5)).collect();
+        let c = components::features(1, px, &hn, PixelScale::new(5.0).unwrap(), false);
+        let near =
+            image::GrayImage::from_fn(120, 10, |x, _| image::Luma([if x < 30 { 255 } else { 0 }]));
+        assert!(mostly_apart(&c, &near, 0.6));
+        assert!(mostly_apart(&c, &near, 0.3));
+        assert!(!mostly_apart(&c, &near, 0.29));
+        assert!(!mostly_apart(&c, &near, 0.0));
+        let clear = image::GrayImage::new(120, 10);
+        assert!(mostly_apart(&c, &clear, 0.0));
+    }
 
     // Empty images and poses of other images are errors, not panics.
     #[test]

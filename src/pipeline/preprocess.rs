@@ -76,6 +76,13 @@ pub struct PreprocessConfig {
     /// white or grey hair among dark ones), away from the main polarity's
     /// shafts (whose specular highlights are not hairs). Default: true.
     pub both_polarities: bool,
+    /// With `both_polarities`, a component of the other polarity is kept
+    /// while at most this share of its pixels lies within
+    /// `measure.max_half_width_um` of the main polarity's mask: a white hair
+    /// touching or crossing dark ones mostly lies beside them, a specular
+    /// highlight lies on its shaft. Default: 0.6 (0 drops every component
+    /// that comes near the main mask at all).
+    pub other_polarity_max_overlap: f64,
     /// Mask burned-in pure-colour graphics (saturated primaries/secondaries
     /// and pure white, such as scale bars, text and markers; saturated glare
     /// cannot be seen through either). Default: true.
@@ -93,6 +100,7 @@ impl Default for PreprocessConfig {
             min_blank_area_um2: 250_000.0,
             mask_overlays: true,
             both_polarities: true,
+            other_polarity_max_overlap: 0.6,
         }
     }
 }
@@ -119,11 +127,81 @@ impl PreprocessConfig {
                 format!("must be in [0, 1), got {}", self.blank_level),
             ));
         }
+        if !(0.0..=1.0).contains(&self.other_polarity_max_overlap) {
+            return Err(Error::config(
+                "preprocess.other_polarity_max_overlap",
+                format!("must be in [0, 1], got {}", self.other_polarity_max_overlap),
+            ));
+        }
         Ok(())
     }
 }
 
 impl Preprocessed {
+    /// The other polarity's map of `image` (the image this map was made
+    /// from), read from [`Preprocessed::other_channel`]: flattened, its noise
+    /// level estimated and its sign set for the other polarity. Where that is
+    /// the main channel this is [`Preprocessed::opposite`], without a second
+    /// flattening.
+    ///
+    /// # Examples
+    /// ```
+    /// use trichometry::{PixelScale, pipeline::preprocess::{preprocess, PreprocessConfig, Polarity}};
+    /// // Dark hairs on pink skin, and one white hair.
+    /// let mut img = image::RgbImage::from_pixel(160, 160, image::Rgb([200, 150, 140]));
+    /// for y in 10..150 {
+    ///     for x in 38..42 { img.put_pixel(x, y, image::Rgb([40, 30, 30])); }
+    ///     for x in 78..82 { img.put_pixel(x, y, image::Rgb([40, 30, 30])); }
+    ///     for x in 118..122 { img.put_pixel(x, y, image::Rgb([245, 245, 245])); }
+    /// }
+    /// let img = image::DynamicImage::ImageRgb8(img);
+    /// let cfg = PreprocessConfig::default();
+    /// let p = preprocess(&img, PixelScale::new(5.0).unwrap(), &cfg).unwrap();
+    /// assert_eq!(p.polarity, Polarity::Dark);
+    /// let light = p.opposite_in(&img, PixelScale::new(5.0).unwrap(), &cfg);
+    /// assert_eq!(light.polarity, Polarity::Light);
+    /// assert!(light.hairness.get_pixel(120, 80)[0] > 0.1);
+    /// ```
+    pub fn opposite_in(
+        &self,
+        image: &DynamicImage,
+        scale: PixelScale,
+        cfg: &PreprocessConfig,
+    ) -> Preprocessed {
+        if self.other_channel == self.channel
+            || (image.width(), image.height()) != self.visible.dimensions()
+        {
+            return self.opposite();
+        }
+        let (w, h) = (image.width(), image.height());
+        let px = Source::new(image);
+        let visible = self.visible.as_raw();
+        let mut c = flattened(&px, self.other_channel, w, h, visible, scale, cfg);
+        let noise_sigma = background_sigma(&c, |i| visible[i] != 0);
+        let polarity = match self.polarity {
+            Polarity::Light => Polarity::Dark,
+            _ => Polarity::Light,
+        };
+        if polarity == Polarity::Dark {
+            c.iter_mut().for_each(|v| *v = -*v);
+        }
+        for (v, &m) in c.iter_mut().zip(visible) {
+            if m == 0 {
+                *v = 0.0;
+            }
+        }
+        Preprocessed {
+            hairness: GrayF32::from_raw(w, h, c).unwrap_or_else(|| GrayF32::new(w, h)),
+            noise_sigma,
+            polarity,
+            channel: self.other_channel,
+            other_channel: self.channel,
+            visible: self.visible.clone(),
+            luma_histogram: self.luma_histogram,
+            overlay_fraction: self.overlay_fraction,
+        }
+    }
+
     /// The same map seen with the other polarity: hairness negated, so the
     /// structures of the opposite tail (light hairs on a dark-hair field, or
     /// dark ones on a light-hair field) become positive.
@@ -138,6 +216,7 @@ impl Preprocessed {
                 _ => Polarity::Light,
             },
             channel: self.channel,
+            other_channel: self.other_channel,
             visible: self.visible.clone(),
             luma_histogram: self.luma_histogram,
             overlay_fraction: self.overlay_fraction,
@@ -157,6 +236,11 @@ pub struct Preprocessed {
     pub polarity: Polarity,
     /// The channel used (never `Auto`).
     pub channel: Channel,
+    /// The channel in which structures of the other polarity stand out most
+    /// (white or grey hairs among dark ones often do in another channel than
+    /// the dark ones): what [`Preprocessed::opposite_in`] reads. Equals
+    /// `channel` for gray images and for a fixed channel.
+    pub other_channel: Channel,
     /// 255 where the pixel is visible (analysable), 0 where masked.
     pub visible: GrayImage,
     /// Luma histogram of the visible pixels (see [`super::qc::luma_histogram`]).
@@ -739,6 +823,9 @@ pub fn preprocess(
         c => vec![c],
     };
     let mut best: Option<(f64, Channel, Vec<f32>, f32, Polarity)> = None;
+    // The channel where the other tail stands out most (channel only: its
+    // map is made again if the pipeline looks for the other polarity).
+    let mut best_other: Option<(f64, Channel)> = None;
     for ch in candidates {
         let c = flattened(&px, ch, w, h, visible.as_raw(), scale, cfg);
         let keep = |i: usize| visible.as_raw()[i] != 0;
@@ -754,15 +841,28 @@ pub fn preprocess(
             }
             p => p,
         };
-        let mass = if pol == Polarity::Light { light } else { dark };
+        let (mass, other_mass) = if pol == Polarity::Light {
+            (light, dark)
+        } else {
+            (dark, light)
+        };
         // Contrast-to-noise score: structure mass in noise units.
         let score = mass / f64::from(sigma.max(0.005));
+        let other_score = other_mass / f64::from(sigma.max(0.005));
+        if best_other.is_none_or(|b| other_score > b.0) {
+            best_other = Some((other_score, ch));
+        }
         if best.as_ref().is_none_or(|b| score > b.0) {
             best = Some((score, ch, c, sigma, pol));
         }
     }
     let Some((_, channel, mut c, sigma, polarity)) = best else {
         return Err(Error::invalid_input("no channel to preprocess"));
+    };
+    // With a fixed polarity the other tail is not looked for.
+    let other_channel = match (cfg.polarity, best_other) {
+        (Polarity::Auto, Some((_, ch))) => ch,
+        _ => channel,
     };
     if polarity == Polarity::Dark {
         c.iter_mut().for_each(|v| *v = -*v);
@@ -778,6 +878,7 @@ pub fn preprocess(
         noise_sigma: sigma,
         polarity,
         channel,
+        other_channel,
         visible,
         luma_histogram,
         overlay_fraction: overlay_px as f64 / (f64::from(w) * f64::from(h)).max(1.0),
