@@ -386,8 +386,17 @@ fn visibility(
     let mut blank = GrayImage::new(w, h);
     let mut any_blank = false;
     let mut overlay = Vec::new();
+    // Exactly neutral pixels (candidate overlay panels); gray images have
+    // no colour to tell them by.
+    let look_for_panels = cfg.mask_overlays && !matches!(px, Source::Gray(_));
+    let mut neutral = if look_for_panels {
+        GrayImage::new(w, h)
+    } else {
+        GrayImage::new(0, 0)
+    };
     {
         let b = blank.as_mut();
+        let nb = neutral.as_mut();
         px.for_each(|i, p| {
             let mx = p[0].max(p[1]).max(p[2]);
             if mx <= blank_level {
@@ -396,6 +405,14 @@ fn visibility(
             }
             if cfg.mask_overlays {
                 let mn = p[0].min(p[1]).min(p[2]);
+                if look_for_panels && mx > blank_level {
+                    if mn >= 0.9 || (mx >= 0.85 && mx - mn >= 0.5) {
+                        // Bright white or saturated: text on a panel.
+                        nb[i] = PANEL_TEXT;
+                    } else if mx - mn <= PANEL_MAX_CHROMA {
+                        nb[i] = PANEL_NEUTRAL;
+                    }
+                }
                 // Saturated primary or secondary colour: no skin or hair looks like this.
                 let pure =
                     (mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c)))
@@ -425,8 +442,100 @@ fn visibility(
             }
         }
         overlay_px = overlay.len() as u64;
+        if look_for_panels {
+            overlay_px += mask_overlay_panels(neutral, &overlay, &mut visible, scale);
+        }
     }
     (visible, overlay_px)
+}
+
+/// Largest channel spread (max − min, 0..=1) of an overlay panel's pixels;
+/// JPEG's subsampled chroma spreads a neutral panel's colour by several levels.
+const PANEL_MAX_CHROMA: f32 = 10.0 / 255.0;
+/// Marks of [`mask_overlay_panels`]'s input: neutral, and text (near-white,
+/// or bright and saturated).
+const PANEL_NEUTRAL: u8 = 255;
+const PANEL_TEXT: u8 = 128;
+
+/// Masks the panels that capture software burns in behind its text (device,
+/// date, magnification). A panel is a region of neutral colour joined with
+/// the white or bright saturated text on it (closed by one pixel to bridge
+/// the text's anti-aliased, ringing edge) that nearly fills its bounding box
+/// (≥ 60%), covers at least 4 000 µm², holds text (1–50% of its area), and
+/// lies within a tenth of the frame of an image edge, where such bands sit.
+/// Skin and hair in a colour photograph are not neutral over a filled box;
+/// the edge rule keeps a straight dark hair with a glint in mid-field safe.
+/// The panel's bounding box, grown by 3 px for the ringing at its border, is
+/// masked. Returns the number of pixels newly masked.
+fn mask_overlay_panels(
+    mut neutral: GrayImage,
+    overlay: &[usize],
+    visible: &mut GrayImage,
+    scale: PixelScale,
+) -> u64 {
+    let (w, h) = neutral.dimensions();
+    if w == 0 || h == 0 {
+        return 0;
+    }
+    let mut is_text: Vec<bool> = neutral.as_raw().iter().map(|&v| v == PANEL_TEXT).collect();
+    for &i in overlay {
+        is_text[i] = true;
+        neutral.as_mut()[i] = PANEL_TEXT;
+    }
+    let closed = super::filter::dilate_square(&neutral, 1);
+    drop(neutral);
+    let labels = super::components::label(
+        &super::segment::HairMask(closed),
+        super::components::Connectivity::Four,
+    );
+    let n = labels.count as usize;
+    // Per label: area, bbox, text pixels.
+    let mut area = vec![0u64; n];
+    let mut text = vec![0u64; n];
+    let mut bbox = vec![[u32::MAX, u32::MAX, 0u32, 0u32]; n];
+    for (i, &l) in labels.image.as_raw().iter().enumerate() {
+        if l == 0 {
+            continue;
+        }
+        let k = l as usize - 1;
+        let (x, y) = ((i % w as usize) as u32, (i / w as usize) as u32);
+        area[k] += 1;
+        text[k] += u64::from(is_text[i]);
+        let b = &mut bbox[k];
+        b[0] = b[0].min(x);
+        b[1] = b[1].min(y);
+        b[2] = b[2].max(x);
+        b[3] = b[3].max(y);
+    }
+    let min_area = scale.um2_to_px2(4_000.0).max(64.0);
+    let (mx, my) = (w / 10, h / 10);
+    let mut masked = 0u64;
+    for k in 0..n {
+        let a = area[k] as f64;
+        // Text is a small part of its panel; a glare spot is mostly white.
+        let t = text[k] as f64;
+        if a < min_area || t < 0.01 * a || t > 0.5 * a {
+            continue;
+        }
+        let b = bbox[k];
+        let box_area = f64::from(b[2] - b[0] + 1) * f64::from(b[3] - b[1] + 1);
+        let near_edge = b[1] <= my || b[3] + my >= h - 1 || b[0] <= mx || b[2] + mx >= w - 1;
+        if a < 0.6 * box_area || !near_edge {
+            continue;
+        }
+        let (x0, y0) = (b[0].saturating_sub(3), b[1].saturating_sub(3));
+        let (x1, y1) = ((b[2] + 3).min(w - 1), (b[3] + 3).min(h - 1));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let v = visible.get_pixel_mut(x, y);
+                if v[0] != 0 {
+                    v[0] = 0;
+                    masked += 1;
+                }
+            }
+        }
+    }
+    masked
 }
 
 /// Sets `visible` to 0 on the 4-connected regions of `blank` (255 = blank)
@@ -888,6 +997,69 @@ pub fn preprocess(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A capture program's info panel (neutral gray box with white text) at
+    // the top is masked whole; the same panel in mid-field, and a white
+    // glare disc at the edge, are not (only their pure-white pixels are).
+    #[test]
+    fn overlay_panels_masked_at_the_edge_only() {
+        let (w, h) = (400u32, 300u32);
+        let mut img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([200 - (x % 7) as u8, 150 + (y % 5) as u8, 140])
+        });
+        let panel = |img: &mut image::RgbImage, x0: u32, y0: u32| {
+            for y in y0..y0 + 30 {
+                for x in x0..x0 + 120 {
+                    // Text strokes: every fourth column in the middle rows.
+                    let text = (y0 + 8..y0 + 22).contains(&y) && x % 4 == 0;
+                    let v = if text { 255 } else { 80 };
+                    img.put_pixel(x, y, image::Rgb([v, v, v]));
+                }
+            }
+        };
+        panel(&mut img, 20, 5);
+        panel(&mut img, 140, 140);
+        for y in 0..h {
+            for x in 0..w {
+                let d = ((f64::from(x) - 385.0).powi(2) + (f64::from(y) - 150.0).powi(2)).sqrt();
+                if d < 10.0 {
+                    img.put_pixel(x, y, image::Rgb([255, 255, 255]));
+                } else if d < 12.0 {
+                    img.put_pixel(x, y, image::Rgb([235, 235, 235]));
+                }
+            }
+        }
+        let img = DynamicImage::ImageRgb8(img);
+        let cfg = PreprocessConfig::default();
+        let (vis, _) = visibility(
+            w,
+            h,
+            &Source::new(&img),
+            PixelScale::new(2.5).unwrap(),
+            &cfg,
+        );
+        // Panel at the top: background and text masked, with a margin.
+        assert_eq!(vis.get_pixel(21, 6)[0], 0);
+        assert_eq!(vis.get_pixel(61, 20)[0], 0);
+        assert_eq!(vis.get_pixel(138, 36)[0], 0);
+        // Mid-field panel: its gray stays visible.
+        assert_eq!(vis.get_pixel(141, 141)[0], 255);
+        // Glare disc: mostly white, so not a panel; the skin just beyond its
+        // halo (3 px from the pure white) stays visible.
+        assert_eq!(vis.get_pixel(385, 163)[0], 255);
+        // Skin stays visible.
+        assert_eq!(vis.get_pixel(300, 250)[0], 255);
+        // Gray images have no colour to tell a panel by.
+        let gray = DynamicImage::ImageLuma8(img.to_luma8());
+        let (vis, _) = visibility(
+            w,
+            h,
+            &Source::new(&gray),
+            PixelScale::new(2.5).unwrap(),
+            &cfg,
+        );
+        assert_eq!(vis.get_pixel(21, 6)[0], 255);
+    }
 
     // A linear illumination gradient cancels away from the border (within half
     // a window of the border the clipped median window is biased; see module docs).
