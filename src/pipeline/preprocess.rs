@@ -410,7 +410,9 @@ fn visibility(
                         // Bright white or saturated: text on a panel.
                         nb[i] = PANEL_TEXT;
                     } else if mx - mn <= PANEL_MAX_CHROMA {
-                        nb[i] = PANEL_NEUTRAL;
+                        // Neutral: its luma, 1..=254.
+                        let l = 255.0 * (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]);
+                        nb[i] = l.round().clamp(1.0, 254.0) as u8;
                     }
                 }
                 // Saturated primary or secondary colour: no skin or hair looks like this.
@@ -452,10 +454,12 @@ fn visibility(
 /// Largest channel spread (max − min, 0..=1) of an overlay panel's pixels;
 /// JPEG's subsampled chroma spreads a neutral panel's colour by several levels.
 const PANEL_MAX_CHROMA: f32 = 10.0 / 255.0;
-/// Marks of [`mask_overlay_panels`]'s input: neutral, and text (near-white,
-/// or bright and saturated).
-const PANEL_NEUTRAL: u8 = 255;
-const PANEL_TEXT: u8 = 128;
+/// Largest difference (luma levels of 255) between a panel pixel and the
+/// panel's gray.
+const PANEL_GRAY_TOLERANCE: i32 = 8;
+/// Mark of text (near-white, or bright and saturated) in
+/// [`mask_overlay_panels`]'s input; neutral pixels hold their luma, 1..=254.
+const PANEL_TEXT: u8 = 255;
 
 /// Masks the panels that capture software burns in behind its text (device,
 /// date, magnification). A panel is a region of neutral colour joined with
@@ -481,6 +485,35 @@ fn mask_overlay_panels(
     for &i in overlay {
         is_text[i] = true;
         neutral.as_mut()[i] = PANEL_TEXT;
+    }
+    // The panel's gray: the commonest luma of neutral pixels beside text.
+    // Neutral pixels of other grays (grayish skin) are not panel.
+    let mut hist = [0u64; 256];
+    let (wu, hu) = (w as usize, h as usize);
+    {
+        let nb = neutral.as_raw();
+        for (i, _) in is_text.iter().enumerate().filter(|(_, &t)| t) {
+            let (x, y) = (i % wu, i / wu);
+            for yy in y.saturating_sub(2)..(y + 3).min(hu) {
+                for xx in x.saturating_sub(2)..(x + 3).min(wu) {
+                    let v = nb[yy * wu + xx];
+                    if v != 0 && v != PANEL_TEXT {
+                        hist[v as usize] += 1;
+                    }
+                }
+            }
+        }
+    }
+    let Some(gray) = (1..255usize)
+        .filter(|&v| hist[v] > 0)
+        .max_by_key(|&v| (hist[v], v))
+    else {
+        return 0;
+    };
+    for v in neutral.as_mut() {
+        if *v != PANEL_TEXT && (i32::from(*v) - gray as i32).abs() > PANEL_GRAY_TOLERANCE {
+            *v = 0;
+        }
     }
     let closed = super::filter::dilate_square(&neutral, 1);
     drop(neutral);
