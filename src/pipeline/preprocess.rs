@@ -85,7 +85,8 @@ pub struct PreprocessConfig {
     pub other_polarity_max_overlap: f64,
     /// Mask burned-in pure-colour graphics (saturated primaries/secondaries
     /// and pure white, such as scale bars, text and markers; saturated glare
-    /// cannot be seen through either). Default: true.
+    /// cannot be seen through either), and in colour images the gray info
+    /// panels that carry such text at the frame's edge. Default: true.
     pub mask_overlays: bool,
 }
 
@@ -462,7 +463,8 @@ const PANEL_GRAY_TOLERANCE: i32 = 8;
 const PANEL_TEXT: u8 = 255;
 
 /// Masks the panels that capture software burns in behind its text (device,
-/// date, magnification). A panel is a region of neutral colour joined with
+/// date, magnification). A panel is a region of neutral pixels of one gray
+/// (within 8 levels of the commonest neutral gray beside text) joined with
 /// the white or bright saturated text on it (closed by one pixel to bridge
 /// the text's anti-aliased, ringing edge) that nearly fills its bounding box
 /// (≥ 60%), covers at least 4 000 µm², holds text (1–50% of its area), and
