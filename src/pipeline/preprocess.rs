@@ -468,7 +468,8 @@ const PANEL_TEXT: u8 = 255;
 /// the white or bright saturated text on it (closed by one pixel to bridge
 /// the text's anti-aliased, ringing edge) that nearly fills its bounding box
 /// (≥ 60%), covers at least 4 000 µm², holds text (1–50% of its area), and
-/// lies within a tenth of the frame of an image edge, where such bands sit.
+/// lies within a tenth of the frame of an image edge, where such bands sit,
+/// as a band or corner box (at most 15% of the frame across, 25% in area).
 /// Skin and hair in a colour photograph are not neutral over a filled box;
 /// the edge rule keeps a straight dark hair with a glint in mid-field safe.
 /// The panel's bounding box, grown by 3 px for the ringing at its border, is
@@ -555,7 +556,12 @@ fn mask_overlay_panels(
         let b = bbox[k];
         let box_area = f64::from(b[2] - b[0] + 1) * f64::from(b[3] - b[1] + 1);
         let near_edge = b[1] <= my || b[3] + my >= h - 1 || b[0] <= mx || b[2] + mx >= w - 1;
-        if a < 0.6 * box_area || !near_edge {
+        // A band or a corner box, not a region the size of the field
+        // (dark, nearly neutral skin).
+        let (bw, bh) = (f64::from(b[2] - b[0] + 1), f64::from(b[3] - b[1] + 1));
+        let small = (bw <= 0.15 * f64::from(w) || bh <= 0.15 * f64::from(h))
+            && box_area <= 0.25 * f64::from(w) * f64::from(h);
+        if a < 0.6 * box_area || !near_edge || !small {
             continue;
         }
         let (x0, y0) = (b[0].saturating_sub(3), b[1].saturating_sub(3));
