@@ -177,22 +177,14 @@ impl Preprocessed {
         let (w, h) = (image.width(), image.height());
         let px = Source::new(image);
         let visible = self.visible.as_raw();
-        let mut c = flattened(&px, self.other_channel, w, h, visible, scale, cfg);
+        let c = flattened(&px, self.other_channel, w, h, visible, scale, cfg);
         let noise_sigma = background_sigma(&c, |i| visible[i] != 0);
         let polarity = match self.polarity {
             Polarity::Light => Polarity::Dark,
             _ => Polarity::Light,
         };
-        if polarity == Polarity::Dark {
-            c.iter_mut().for_each(|v| *v = -*v);
-        }
-        for (v, &m) in c.iter_mut().zip(visible) {
-            if m == 0 {
-                *v = 0.0;
-            }
-        }
         Preprocessed {
-            hairness: GrayF32::from_raw(w, h, c).unwrap_or_else(|| GrayF32::new(w, h)),
+            hairness: hairness_map(c, polarity, &self.visible),
             noise_sigma,
             polarity,
             channel: self.other_channel,
@@ -372,6 +364,21 @@ pub fn gray_f32(image: &DynamicImage, channel: Channel) -> GrayF32 {
     GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
 }
 
+/// The hairness map from a flattened contrast map `c` (`(I − B) / B`):
+/// negated for dark hairs so hair is positive, 0 where not `visible`.
+fn hairness_map(mut c: Vec<f32>, polarity: Polarity, visible: &GrayImage) -> GrayF32 {
+    if polarity == Polarity::Dark {
+        c.iter_mut().for_each(|v| *v = -*v);
+    }
+    for (v, &m) in c.iter_mut().zip(visible.as_raw()) {
+        if m == 0 {
+            *v = 0.0;
+        }
+    }
+    let (w, h) = visible.dimensions();
+    GrayF32::from_raw(w, h, c).unwrap_or_else(|| GrayF32::new(w, h))
+}
+
 /// Visibility mask: 0 on large blank (near-black) regions touching nothing
 /// but themselves (black corners of a round field of view, blank bands) and,
 /// if enabled, on pure-colour overlay pixels (dilated by 2 px); 255 elsewhere.
@@ -484,9 +491,7 @@ fn mask_overlay_panels(
     if w == 0 || h == 0 {
         return 0;
     }
-    let mut is_text: Vec<bool> = neutral.as_raw().iter().map(|&v| v == PANEL_TEXT).collect();
     for &i in overlay {
-        is_text[i] = true;
         neutral.as_mut()[i] = PANEL_TEXT;
     }
     // The panel's gray: the commonest luma of neutral pixels beside text.
@@ -495,7 +500,7 @@ fn mask_overlay_panels(
     let (wu, hu) = (w as usize, h as usize);
     {
         let nb = neutral.as_raw();
-        for (i, _) in is_text.iter().enumerate().filter(|(_, &t)| t) {
+        for i in (0..nb.len()).filter(|&i| nb[i] == PANEL_TEXT) {
             let (x, y) = (i % wu, i / wu);
             for yy in y.saturating_sub(2)..(y + 3).min(hu) {
                 for xx in x.saturating_sub(2)..(x + 3).min(wu) {
@@ -519,7 +524,6 @@ fn mask_overlay_panels(
         }
     }
     let closed = super::filter::dilate_square(&neutral, 1);
-    drop(neutral);
     let labels = super::components::label(
         &super::segment::HairMask(closed),
         super::components::Connectivity::Four,
@@ -536,7 +540,7 @@ fn mask_overlay_panels(
         let k = l as usize - 1;
         let (x, y) = ((i % w as usize) as u32, (i / w as usize) as u32);
         area[k] += 1;
-        text[k] += u64::from(is_text[i]);
+        text[k] += u64::from(neutral.as_raw()[i] == PANEL_TEXT);
         let b = &mut bbox[k];
         b[0] = b[0].min(x);
         b[1] = b[1].min(y);
@@ -554,11 +558,11 @@ fn mask_overlay_panels(
             continue;
         }
         let b = bbox[k];
-        let box_area = f64::from(b[2] - b[0] + 1) * f64::from(b[3] - b[1] + 1);
+        let (bw, bh) = (f64::from(b[2] - b[0] + 1), f64::from(b[3] - b[1] + 1));
+        let box_area = bw * bh;
         let near_edge = b[1] <= my || b[3] + my >= h - 1 || b[0] <= mx || b[2] + mx >= w - 1;
         // A band or a corner box, not a region the size of the field
         // (dark, nearly neutral skin).
-        let (bw, bh) = (f64::from(b[2] - b[0] + 1), f64::from(b[3] - b[1] + 1));
         let small = (bw <= 0.15 * f64::from(w) || bh <= 0.15 * f64::from(h))
             && box_area <= 0.25 * f64::from(w) * f64::from(h);
         if a < 0.6 * box_area || !near_edge || !small {
@@ -1006,7 +1010,7 @@ pub fn preprocess(
             best = Some((score, ch, c, sigma, pol));
         }
     }
-    let Some((_, channel, mut c, sigma, polarity)) = best else {
+    let Some((_, channel, c, sigma, polarity)) = best else {
         return Err(Error::invalid_input("no channel to preprocess"));
     };
     // With a fixed polarity the other tail is not looked for.
@@ -1014,15 +1018,7 @@ pub fn preprocess(
         (Polarity::Auto, Some((_, ch))) => ch,
         _ => channel,
     };
-    if polarity == Polarity::Dark {
-        c.iter_mut().for_each(|v| *v = -*v);
-    }
-    for (v, &m) in c.iter_mut().zip(visible.as_raw()) {
-        if m == 0 {
-            *v = 0.0;
-        }
-    }
-    let hairness = GrayF32::from_raw(w, h, c).unwrap_or_else(|| GrayF32::new(w, h));
+    let hairness = hairness_map(c, polarity, &visible);
     Ok(Preprocessed {
         hairness,
         noise_sigma: sigma,
