@@ -5,7 +5,8 @@
 //! where hair shafts are positive (relative contrast against the local
 //! background, with the image's polarity applied), a robust noise level, and
 //! the visibility mask (black corners of a round field of view, blank bands
-//! and burned-in pure-colour overlays are not visible).
+//! burned-in pure-colour overlays and gray info panels, and patches of a
+//! colour foreign to the image's skin and hair, such as ink, are not visible).
 //!
 //! The background is a median over a window much larger than the widest hair,
 //! computed on a coarse grid of cell means and interpolated bilinearly, so it
@@ -88,6 +89,16 @@ pub struct PreprocessConfig {
     /// cannot be seen through either), and in colour images the gray info
     /// panels that carry such text at the frame's edge. Default: true.
     pub mask_overlays: bool,
+    /// With `mask_overlays`, in colour images also mask pixels whose colour
+    /// lies at least this far from the image's typical colour, in opponent
+    /// chromaticity (`r − g`, `(r + g)/2 − b`, channels in 0..=1; the
+    /// typical colour is the median of each): ink (marker dye, tattoo ink)
+    /// and coloured graphics (a measuring circle, a ruler) that are not pure
+    /// enough for the rule above. Skin and hair of one image lie within about
+    /// 0.25 of their median whatever the white balance; a saturated blue ink
+    /// lies about 0.45 away, a red overlay line 0.6. 0 turns the rule off.
+    /// Default: 0.35.
+    pub foreign_colour_distance: f64,
 }
 
 impl Default for PreprocessConfig {
@@ -102,6 +113,7 @@ impl Default for PreprocessConfig {
             mask_overlays: true,
             both_polarities: true,
             other_polarity_max_overlap: 0.6,
+            foreign_colour_distance: 0.35,
         }
     }
 }
@@ -126,6 +138,15 @@ impl PreprocessConfig {
             return Err(Error::config(
                 "preprocess.blank_level",
                 format!("must be in [0, 1), got {}", self.blank_level),
+            ));
+        }
+        if !(self.foreign_colour_distance >= 0.0 && self.foreign_colour_distance.is_finite()) {
+            return Err(Error::config(
+                "preprocess.foreign_colour_distance",
+                format!(
+                    "must be finite and at least 0, got {}",
+                    self.foreign_colour_distance
+                ),
             ));
         }
         if !(0.0..=1.0).contains(&self.other_polarity_max_overlap) {
@@ -255,6 +276,22 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
+    /// Pixel `i` (row-major), channels in 0..=1.
+    fn pixel(&self, i: usize) -> [f32; 3] {
+        match self {
+            Source::Rgb8(v, lut) => {
+                let p = &v[3 * i..3 * i + 3];
+                [
+                    lut[usize::from(p[0])],
+                    lut[usize::from(p[1])],
+                    lut[usize::from(p[2])],
+                ]
+            }
+            Source::Gray(v) => [v[i]; 3],
+            Source::Rgb(v) => v[i],
+        }
+    }
+
     fn new(image: &DynamicImage) -> Source<'_> {
         match image {
             DynamicImage::ImageLuma8(_)
@@ -379,6 +416,60 @@ fn hairness_map(mut c: Vec<f32>, polarity: Polarity, visible: &GrayImage) -> Gra
     GrayF32::from_raw(w, h, c).unwrap_or_else(|| GrayF32::new(w, h))
 }
 
+/// Opponent chromaticity of an RGB pixel (channels in 0..=1): `r − g`
+/// (red–green) and `(r + g)/2 − b` (yellow–blue), as in the opponent colour
+/// axes of Ohta, Kanade & Sakai (1980), Color information for region
+/// segmentation, Computer Graphics and Image Processing 13(3):222–241.
+#[inline]
+fn chroma(p: [f32; 3]) -> [f32; 2] {
+    [p[0] - p[1], 0.5 * (p[0] + p[1]) - p[2]]
+}
+
+/// Median opponent chromaticity ([`chroma`]) of a strided sample of the
+/// image's pixels (about 50 000), each axis on its own; `None` for an empty image.
+fn median_chroma(px: &Source, w: u32, h: u32) -> Option<[f32; 2]> {
+    let n = w as usize * h as usize;
+    let stride = (n / 50_000).max(1);
+    let (a, b): (Vec<f32>, Vec<f32>) = (0..n)
+        .step_by(stride)
+        .map(|i| {
+            let o = chroma(px.pixel(i));
+            (o[0], o[1])
+        })
+        .unzip();
+    Some([median(a)?, median(b)?])
+}
+
+/// Smallest connected region of foreign colour that is masked, µm²: the
+/// colour fringes JPEG leaves along white text and glare are smaller, ink
+/// patches and drawn lines are larger.
+const MIN_FOREIGN_AREA_UM2: f64 = 1000.0;
+
+/// The pixels of `pixels` (indices into a `w × h` image) that belong to
+/// 8-connected regions of them of at least `min_px` pixels.
+fn large_regions(pixels: Vec<usize>, w: u32, h: u32, min_px: f64) -> Vec<usize> {
+    if pixels.is_empty() {
+        return pixels;
+    }
+    let mut mask = GrayImage::new(w, h);
+    for &i in &pixels {
+        mask.as_mut()[i] = 255;
+    }
+    let labels = super::components::label(
+        &super::segment::HairMask(mask),
+        super::components::Connectivity::Eight,
+    );
+    let lab = labels.image.as_raw();
+    let mut size = vec![0usize; labels.count as usize + 1];
+    for &i in &pixels {
+        size[lab[i] as usize] += 1;
+    }
+    pixels
+        .into_iter()
+        .filter(|&i| size[lab[i] as usize] as f64 >= min_px)
+        .collect()
+}
+
 /// Visibility mask: 0 on large blank (near-black) regions touching nothing
 /// but themselves (black corners of a round field of view, blank bands) and,
 /// if enabled, on pure-colour overlay pixels (dilated by 2 px); 255 elsewhere.
@@ -394,6 +485,7 @@ fn visibility(
     let mut blank = GrayImage::new(w, h);
     let mut any_blank = false;
     let mut overlay = Vec::new();
+    let mut coloured = Vec::new();
     // Exactly neutral pixels (candidate overlay panels); gray images have
     // no colour to tell them by.
     let look_for_panels = cfg.mask_overlays && !matches!(px, Source::Gray(_));
@@ -402,6 +494,11 @@ fn visibility(
     } else {
         GrayImage::new(0, 0)
     };
+    // Foreign colours: far from the image's median chromaticity.
+    let foreign = (look_for_panels && cfg.foreign_colour_distance > 0.0)
+        .then(|| median_chroma(px, w, h))
+        .flatten()
+        .map(|m| (m, cfg.foreign_colour_distance as f32));
     {
         let b = blank.as_mut();
         let nb = neutral.as_mut();
@@ -427,8 +524,14 @@ fn visibility(
                 let pure =
                     (mx >= 0.97 && mn <= 0.03 && p.iter().all(|&c| !(0.1..=0.9).contains(&c)))
                         || mn >= 0.995;
+                let alien = foreign.is_some_and(|(m, d)| {
+                    let o = chroma(p);
+                    (o[0] - m[0]).hypot(o[1] - m[1]) >= d && mx > blank_level
+                });
                 if pure {
                     overlay.push(i);
+                } else if alien {
+                    coloured.push(i);
                 }
             }
         });
@@ -439,8 +542,9 @@ fn visibility(
     }
     let mut overlay_px = 0u64;
     if cfg.mask_overlays {
+        let coloured = large_regions(coloured, w, h, scale.um2_to_px2(MIN_FOREIGN_AREA_UM2));
         let r = 2i64;
-        for &i in &overlay {
+        for &i in overlay.iter().chain(&coloured) {
             let (x, y) = ((i as u32 % w) as i64, (i as u32 / w) as i64);
             for dy in -r..=r {
                 for dx in -r..=r {
@@ -451,7 +555,7 @@ fn visibility(
                 }
             }
         }
-        overlay_px = overlay.len() as u64;
+        overlay_px = (overlay.len() + coloured.len()) as u64;
         if look_for_panels {
             overlay_px += mask_overlay_panels(neutral, &overlay, &mut visible, scale);
         }
@@ -1035,6 +1139,46 @@ pub fn preprocess(
 mod tests {
     use super::*;
 
+    // On bluish skin (a white-balance cast) with a dark hair, a patch of
+    // saturated blue ink is masked; a colour fringe of a few pixels, the
+    // hair and the skin stay visible.
+    #[test]
+    fn foreign_colour_patches_masked() {
+        let mut img = image::RgbImage::from_fn(200, 160, |x, y| {
+            image::Rgb([100 + (x % 5) as u8, 93 + (y % 3) as u8, 124])
+        });
+        for y in 20..140 {
+            for x in 30..40 {
+                img.put_pixel(x, y, image::Rgb([40, 55, 90]));
+            }
+        }
+        for y in 60..100 {
+            for x in 120..160 {
+                img.put_pixel(x, y, image::Rgb([60, 100, 210]));
+            }
+        }
+        for y in 10..13 {
+            for x in 180..183 {
+                img.put_pixel(x, y, image::Rgb([60, 100, 210]));
+            }
+        }
+        let img = DynamicImage::ImageRgb8(img);
+        let scale = PixelScale::new(2.5).unwrap();
+        let cfg = PreprocessConfig::default();
+        let (vis, n) = visibility(200, 160, &Source::new(&img), scale, &cfg);
+        let seen = |x, y| vis.get_pixel(x, y)[0] == 255;
+        assert!(!seen(140, 80) && !seen(120, 60) && !seen(118, 80));
+        assert!(seen(35, 80) && seen(181, 11) && seen(80, 80) && seen(115, 80));
+        assert_eq!(n, 40 * 40);
+        // Off, the ink is visible.
+        let off = PreprocessConfig {
+            foreign_colour_distance: 0.0,
+            ..PreprocessConfig::default()
+        };
+        let (vis, n) = visibility(200, 160, &Source::new(&img), scale, &off);
+        assert!(vis.get_pixel(140, 80)[0] == 255 && n == 0);
+    }
+
     // A capture program's info panel (neutral gray box with white text) at
     // the top is masked whole; the same panel in mid-field, and a white
     // glare disc at the edge, are not (only their pure-white pixels are).
@@ -1244,6 +1388,8 @@ mod tests {
         let cfg = PreprocessConfig {
             channel: Channel::Green,
             polarity: Polarity::Light,
+            // Its pattern's colours are all foreign to one another.
+            foreign_colour_distance: 0.0,
             ..PreprocessConfig::default()
         };
         let s = PixelScale::new(4.0).unwrap();
