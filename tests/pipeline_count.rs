@@ -280,3 +280,30 @@ fn roi_outside_error_and_clipping() {
     // Clipped to [300, 600) × [0, 300): 90 000 px × 25 µm² = 0.0225 cm² (hand calculation).
     assert!((a.analysed_area_cm2 - 0.0225).abs() < 1e-9);
 }
+
+// A drawn ruler (an L of 5 µm lines, as capture programs burn in) beside a
+// hair counts 0 at 2.5 µm/px, where a shaft that thin is resolved and no
+// hair is that fine; with the rule off it is counted.
+#[test]
+fn thin_ruler_lines_are_not_hairs() {
+    let mut s = Scene::new(2.5, 2.0, 2.5);
+    s.hair((0.8, 0.5), (1.6, 0.2), 70.0);
+    let gray = [45.0, 47.0, 60.0];
+    s.bar((0.2, 0.6), (0.2, 1.8), 5.0, gray, 1.0);
+    s.bar((0.2, 1.8), (1.4, 1.8), 5.0, gray, 1.0);
+    let a = s.analyse();
+    assert_eq!(count(&a), 1, "{:?}", a.components);
+    assert!(
+        a.components.iter().any(|d| d.reason.contains("too_thin")),
+        "{:?}",
+        a.components
+    );
+    let mut cfg = Config::default();
+    cfg.count.min_diameter_um = 0.0;
+    let img = DynamicImage::ImageRgb8(s.img.clone());
+    let off = Pipeline::new(cfg)
+        .unwrap()
+        .analyse(&img, PixelScale::new(2.5).unwrap(), None)
+        .unwrap();
+    assert!(count(&off) > 1, "{:?}", off.components);
+}

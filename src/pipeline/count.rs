@@ -76,6 +76,11 @@ pub struct CountConfig {
     /// Median shaft length above which the field is flagged `unclipped_field`, µm.
     /// Default: 3000 µm.
     pub unclipped_length_um: f64,
+    /// Thinnest shaft counted, µm (blur-corrected diameter), applied where
+    /// the pixel size resolves it (at most half of it): the finest vellus
+    /// hairs are about 10 µm across, while a drawn ruler or grid line, a
+    /// fibre or a scratch can be thinner. 0 turns the rule off. Default: 8 µm.
+    pub min_diameter_um: f64,
 }
 
 impl Default for CountConfig {
@@ -91,6 +96,7 @@ impl Default for CountConfig {
             reject_loose_clippings: true,
             border_ambiguous_weight: 0.5,
             unclipped_length_um: 3000.0,
+            min_diameter_um: 8.0,
             shadow_contrast_ratio: 0.4,
             shadow_reach_widths: 2.0,
             min_shaft_contrast_sigma: 4.0,
@@ -116,6 +122,15 @@ impl CountConfig {
             "count.min_shaft_contrast_sigma",
         )?;
         pos(self.min_shaft_contrast, "count.min_shaft_contrast")?;
+        if !(self.min_diameter_um >= 0.0 && self.min_diameter_um.is_finite()) {
+            return Err(Error::config(
+                "count.min_diameter_um",
+                format!(
+                    "must be finite and at least 0, got {}",
+                    self.min_diameter_um
+                ),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.shadow_contrast_ratio) {
             return Err(Error::config(
                 "count.shadow_contrast_ratio",

@@ -257,6 +257,12 @@ impl Pipeline {
         } else {
             None
         };
+        drop_too_thin(
+            &mut counted,
+            &mut decisions,
+            scale,
+            cfg.count.min_diameter_um,
+        );
         // Back to the input's frame.
         for hair in &mut counted.hairs {
             hair.exit = pose.to_input(hair.exit);
@@ -383,6 +389,65 @@ fn correct_diameters(
         h.class = measure::classify(h.diameter_um, &mcfg.classes, scale);
     }
     Some(scale.px_to_um(sigma_px))
+}
+
+/// Drops the hairs thinner than `min_um` (µm) where the pixel size resolves
+/// it (at most `min_um / 2`), renumbers the rest (ids and units in order of
+/// first appearance) and takes each dropped hair off the decision of the
+/// smallest component whose box holds its exit, noting `too_thin`.
+fn drop_too_thin(
+    counted: &mut count::Counted,
+    decisions: &mut [ComponentDecision],
+    scale: PixelScale,
+    min_um: f64,
+) {
+    if min_um <= 0.0 || scale.um_per_px() > min_um / 2.0 {
+        return;
+    }
+    let thin: Vec<bool> = counted
+        .hairs
+        .iter()
+        .map(|h| h.diameter_um < min_um)
+        .collect();
+    if !thin.contains(&true) {
+        return;
+    }
+    for h in counted
+        .hairs
+        .iter()
+        .zip(&thin)
+        .filter(|(_, &t)| t)
+        .map(|(h, _)| h)
+    {
+        // The component whose box holds the exit (within 2 px: the exit
+        // is estimated, and may sit just past the component's last pixel).
+        let inside = |d: &&mut ComponentDecision| {
+            let [x0, y0, x1, y1] = d.bbox.map(f64::from);
+            d.hairs > 0
+                && (x0 - 2.0..=x1 + 2.0).contains(&h.exit[0])
+                && (y0 - 2.0..=y1 + 2.0).contains(&h.exit[1])
+        };
+        if let Some(d) = decisions
+            .iter_mut()
+            .filter(inside)
+            .min_by_key(|d| d.area_px)
+        {
+            d.hairs -= 1;
+            d.reason.push_str("; too_thin");
+        }
+    }
+    let mut keep = thin.iter().map(|&t| !t);
+    let mut keep2 = keep.clone();
+    counted.hairs.retain(|_| keep.next().unwrap_or(true));
+    if counted.signals.len() == thin.len() {
+        counted.signals.retain(|_| keep2.next().unwrap_or(true));
+    }
+    let mut units: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for (i, h) in counted.hairs.iter_mut().enumerate() {
+        h.id = i as u32 + 1;
+        let next = units.len() as u32 + 1;
+        h.unit_id = *units.entry(h.unit_id).or_insert(next);
+    }
 }
 
 /// Most shafts whose cross-profiles are fitted to read an image's blur.
