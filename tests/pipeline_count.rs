@@ -203,6 +203,40 @@ fn exit_end_is_the_opening() {
     }
 }
 
+// A long sub-surface shadow beyond the exit (as at 70x: a faint bluish
+// continuation of the shaft, here 1.1 mm, most of the visible
+// length) is not part of the hair: the exit is where the dark shaft begins,
+// within one diameter, and the length is the visible shaft's.
+#[test]
+fn long_shadow_beyond_the_exit_is_not_the_hair() {
+    for um in [2.5f32, 5.0] {
+        let (exit, tip): ((f32, f32), (f32, f32)) = ((1.2, 0.9), (2.4, 1.6));
+        let mut s = Scene::new(3.0, 2.0, um);
+        let (dx, dy) = (tip.0 - exit.0, tip.1 - exit.1);
+        let l = (dx * dx + dy * dy).sqrt();
+        let far = (exit.0 - dx / l * 1.1, exit.1 - dy / l * 1.1);
+        s.bar(far, exit, 60.0, [90.0, 100.0, 130.0], 0.7);
+        s.hair(exit, tip, 70.0);
+        let a = s.analyse();
+        assert_eq!(count(&a), 1, "{um} µm/px: {:?}", a.components);
+        let h = &a.hairs[0];
+        let px = 1000.0 / f64::from(um);
+        let (ex, ey) = (f64::from(exit.0) * px, f64::from(exit.1) * px);
+        let d_um = (h.exit[0] - ex).hypot(h.exit[1] - ey) * f64::from(um);
+        assert!(
+            d_um <= 70.0,
+            "{um} µm/px: exit at {:?}, drawn at ({ex},{ey}): {d_um} µm off",
+            h.exit
+        );
+        // 1.39 mm exit to tip (hand calculation), within 10%.
+        assert!(
+            (h.length_um - 1389.0).abs() < 139.0,
+            "{um} µm/px: {}",
+            h.length_um
+        );
+    }
+}
+
 // An empty field (skin and noise) counts 0 and is not an error.
 #[test]
 fn empty_image_counts_zero() {

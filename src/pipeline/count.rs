@@ -81,6 +81,11 @@ pub struct CountConfig {
     /// hairs are about 10 µm across, while a drawn ruler or grid line, a
     /// fibre or a scratch can be thinner. 0 turns the rule off. Default: 8 µm.
     pub min_diameter_um: f64,
+    /// The exit is placed where the centre line first reaches, and stays
+    /// at, this share of the shaft's full contrast (the 90th percentile of
+    /// its centre profile), or half its median contrast if that is higher:
+    /// a sub-surface shadow beyond the exit is fainter. Default: 0.6.
+    pub exit_full_contrast: f64,
 }
 
 impl Default for CountConfig {
@@ -97,6 +102,7 @@ impl Default for CountConfig {
             border_ambiguous_weight: 0.5,
             unclipped_length_um: 3000.0,
             min_diameter_um: 8.0,
+            exit_full_contrast: 0.6,
             shadow_contrast_ratio: 0.4,
             shadow_reach_widths: 2.0,
             min_shaft_contrast_sigma: 4.0,
@@ -122,6 +128,12 @@ impl CountConfig {
             "count.min_shaft_contrast_sigma",
         )?;
         pos(self.min_shaft_contrast, "count.min_shaft_contrast")?;
+        if !(0.0..=1.0).contains(&self.exit_full_contrast) {
+            return Err(Error::config(
+                "count.exit_full_contrast",
+                format!("must be in [0, 1], got {}", self.exit_full_contrast),
+            ));
+        }
         if !(self.min_diameter_um >= 0.0 && self.min_diameter_um.is_finite()) {
             return Err(Error::config(
                 "count.min_diameter_um",
@@ -762,6 +774,9 @@ struct Candidate {
     exit: [f32; 2],
     tip: [f32; 2],
     length_px: f32,
+    /// Length of the segmented shaft beyond the exit (a sub-surface shadow
+    /// thresholded with it), pixels: part of the component's area.
+    beyond_exit_px: f32,
     diameter_px: f32,
     weight: f64,
     /// The exit is an end shared with other shafts of the component (a fan).
@@ -1057,17 +1072,35 @@ pub fn count(
         let half = s.single_width_px.max(1.0) / 2.0;
         let t_exit = tang(exit_e);
         let walkpts = measure::walk(&s.poly, step);
-        // The exit is where the shaft reaches full contrast: a segmented
-        // subsurface shadow beyond it is not part of the visible shaft.
-        let strong = 0.5 * s.contrast;
+        // The exit is where the shaft reaches full contrast and stays there:
+        // a segmented subsurface shadow beyond it is not part of the visible
+        // shaft. Full contrast is read high on the centre profile (its 90th
+        // percentile), since a long shadow pulls the median down to its own
+        // level; "stays" is the median over the next width.
+        let full = quantile(&s.centre, 0.9).unwrap_or(s.contrast);
+        let strong = (0.5 * s.contrast).max(cfg.exit_full_contrast as f32 * full);
         let first_strong = if walkpts.len() == s.centre.len() && !walkpts.is_empty() {
             let n = walkpts.len();
-            (0..n)
+            let k = ((wpx / step).ceil() as usize).max(2);
+            let order: Vec<usize> = (0..n)
                 .map(|j| if exit_e == 0 { j } else { n - 1 - j })
-                .position(|i| s.centre[i] >= strong)
-                .map(|j| (j, if exit_e == 0 { j } else { n - 1 - j }))
+                .collect();
+            (0..n)
+                .position(|j| {
+                    let ahead: Vec<f32> = order[j..(j + k).min(n)]
+                        .iter()
+                        .map(|&i| s.centre[i])
+                        .collect();
+                    s.centre[order[j]] >= strong
+                        && quantile(&ahead, 0.5).is_some_and(|m| m >= strong)
+                })
+                .map(|j| (j, order[j]))
         } else {
             None
+        };
+        let beyond_exit_px = match first_strong {
+            Some((j, _)) if j > 0 => len_px - (len_px - half - j as f32 * step).max(half),
+            _ => 0.0,
         };
         let (exit, len_px) = match first_strong {
             Some((j, i)) if j > 0 => (walkpts[i].0, (len_px - half - j as f32 * step).max(half)),
@@ -1115,6 +1148,7 @@ pub fn count(
                 exit,
                 tip,
                 length_px,
+                beyond_exit_px,
                 diameter_px: if s.n > 1 {
                     s.single_width_px
                 } else {
@@ -1141,7 +1175,7 @@ pub fn count(
     });
     cands.retain(|c| {
         let comp = shafts[c.shaft].component;
-        let need = c.length_px * c.diameter_px.max(1.0);
+        let need = (c.length_px + c.beyond_exit_px) * c.diameter_px.max(1.0);
         // The longest shaft of a component is always kept.
         if budget[comp] >= need || budget[comp] == full[comp] {
             budget[comp] -= need;
