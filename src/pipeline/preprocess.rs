@@ -472,7 +472,9 @@ fn large_regions(pixels: Vec<usize>, w: u32, h: u32, min_px: f64) -> Vec<usize> 
 
 /// Visibility mask: 0 on large blank (near-black) regions touching nothing
 /// but themselves (black corners of a round field of view, blank bands) and,
-/// if enabled, on pure-colour overlay pixels (dilated by 2 px); 255 elsewhere.
+/// if enabled, on pure-colour overlay pixels and on connected patches of a
+/// foreign colour (both dilated by 2 px) and on gray info panels at the
+/// frame's edge; 255 elsewhere.
 /// Also returns the number of overlay pixels found (before dilation).
 fn visibility(
     w: u32,
@@ -526,7 +528,8 @@ fn visibility(
                         || mn >= 0.995;
                 let alien = foreign.is_some_and(|(m, d)| {
                     let o = chroma(p);
-                    (o[0] - m[0]).hypot(o[1] - m[1]) >= d && mx > blank_level
+                    let (da, db) = (o[0] - m[0], o[1] - m[1]);
+                    da * da + db * db >= d * d && mx > blank_level
                 });
                 if pure {
                     overlay.push(i);
