@@ -1082,34 +1082,32 @@ pub fn count(
         let first_strong = if walkpts.len() == s.centre.len() && !walkpts.is_empty() {
             let n = walkpts.len();
             let k = ((wpx / step).ceil() as usize).max(2);
-            let order: Vec<usize> = (0..n)
-                .map(|j| if exit_e == 0 { j } else { n - 1 - j })
-                .collect();
+            // Sample index `j` steps from the exit end.
+            let at = |j: usize| if exit_e == 0 { j } else { n - 1 - j };
+            let mut ahead: Vec<f32> = Vec::with_capacity(k);
             (0..n)
                 .position(|j| {
-                    let ahead: Vec<f32> = order[j..(j + k).min(n)]
-                        .iter()
-                        .map(|&i| s.centre[i])
-                        .collect();
-                    s.centre[order[j]] >= strong
-                        && quantile(&ahead, 0.5).is_some_and(|m| m >= strong)
+                    ahead.clear();
+                    ahead.extend((j..(j + k).min(n)).map(|q| s.centre[at(q)]));
+                    s.centre[at(j)] >= strong && quantile(&ahead, 0.5).is_some_and(|m| m >= strong)
                 })
-                .map(|j| (j, order[j]))
+                .map(|j| (j, at(j)))
         } else {
             None
         };
-        let beyond_exit_px = match first_strong {
-            Some((j, _)) if j > 0 => len_px - (len_px - half - j as f32 * step).max(half),
-            _ => 0.0,
-        };
-        let (exit, len_px) = match first_strong {
-            Some((j, i)) if j > 0 => (walkpts[i].0, (len_px - half - j as f32 * step).max(half)),
+        // `beyond_exit_px`: what of the segmented shaft lies beyond the exit.
+        let (exit, len_px, beyond_exit_px) = match first_strong {
+            Some((j, i)) if j > 0 => {
+                let visible_px = (len_px - half - j as f32 * step).max(half);
+                (walkpts[i].0, visible_px, len_px - visible_px)
+            }
             _ => (
                 [
                     ends[si][exit_e][0] + t_exit[0] * half,
                     ends[si][exit_e][1] + t_exit[1] * half,
                 ],
                 len_px,
+                0.0,
             ),
         };
         let t_tip = tang(1 - exit_e);

@@ -436,11 +436,17 @@ fn drop_too_thin(
             d.reason.push_str("; too_thin");
         }
     }
-    let mut keep = thin.iter().map(|&t| !t);
-    let mut keep2 = keep.clone();
-    counted.hairs.retain(|_| keep.next().unwrap_or(true));
+    let mut i = 0;
+    counted.hairs.retain(|_| {
+        i += 1;
+        !thin[i - 1]
+    });
     if counted.signals.len() == thin.len() {
-        counted.signals.retain(|_| keep2.next().unwrap_or(true));
+        let mut i = 0;
+        counted.signals.retain(|_| {
+            i += 1;
+            !thin[i - 1]
+        });
     }
     let mut units: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     for (i, h) in counted.hairs.iter_mut().enumerate() {

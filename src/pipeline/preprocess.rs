@@ -446,28 +446,48 @@ fn median_chroma(px: &Source, w: u32, h: u32) -> Option<[f32; 2]> {
 const MIN_FOREIGN_AREA_UM2: f64 = 1000.0;
 
 /// The pixels of `pixels` (indices into a `w × h` image) that belong to
-/// 8-connected regions of them of at least `min_px` pixels.
+/// 8-connected regions of them of at least `min_px` pixels. A flood fill over
+/// the given pixels only: the rest of the image is never scanned.
 fn large_regions(pixels: Vec<usize>, w: u32, h: u32, min_px: f64) -> Vec<usize> {
     if pixels.is_empty() {
         return pixels;
     }
-    let mut mask = GrayImage::new(w, h);
+    let (wu, hu) = (w as usize, h as usize);
+    // 1: in the set, not yet reached; 2: reached.
+    let mut mark = vec![0u8; wu * hu];
     for &i in &pixels {
-        mask.as_mut()[i] = 255;
+        mark[i] = 1;
     }
-    let labels = super::components::label(
-        &super::segment::HairMask(mask),
-        super::components::Connectivity::Eight,
-    );
-    let lab = labels.image.as_raw();
-    let mut size = vec![0usize; labels.count as usize + 1];
-    for &i in &pixels {
-        size[lab[i] as usize] += 1;
+    let mut keep = Vec::with_capacity(pixels.len());
+    let mut region = Vec::new();
+    for &seed in &pixels {
+        if mark[seed] != 1 {
+            continue;
+        }
+        mark[seed] = 2;
+        region.clear();
+        region.push(seed);
+        let mut next = 0;
+        while next < region.len() {
+            let i = region[next];
+            next += 1;
+            let (x, y) = (i % wu, i / wu);
+            for yy in y.saturating_sub(1)..(y + 2).min(hu) {
+                for xx in x.saturating_sub(1)..(x + 2).min(wu) {
+                    let j = yy * wu + xx;
+                    if mark[j] == 1 {
+                        mark[j] = 2;
+                        region.push(j);
+                    }
+                }
+            }
+        }
+        if region.len() as f64 >= min_px {
+            keep.extend_from_slice(&region);
+        }
     }
-    pixels
-        .into_iter()
-        .filter(|&i| size[lab[i] as usize] as f64 >= min_px)
-        .collect()
+    keep.sort_unstable();
+    keep
 }
 
 /// Visibility mask: 0 on large blank (near-black) regions touching nothing
