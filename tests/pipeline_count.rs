@@ -186,6 +186,31 @@ fn hair_with_exit_outside_frame_not_counted() {
     assert_eq!(count(&t.analyse()), 1);
 }
 
+// A thick hair that leaves the frame at a slant narrows into a wedge where the
+// frame cuts it lengthwise: one hair, not a band of parallel shafts, at every
+// scale.
+#[test]
+fn thick_hair_cut_at_a_slant_by_the_frame_counts_one() {
+    for um in [2.5f32, 5.0] {
+        for (exit, tip) in [
+            ((1.8, 1.2), (2.1, 0.0)),
+            ((1.85, 1.2), (2.1, 0.2)),
+            ((0.2, 1.25), (-0.1, 0.0)),
+            ((0.6, 0.3), (1.6, 1.9)),
+        ] {
+            let mut s = Scene::new(2.0, 1.5, um);
+            s.hair(exit, tip, 80.0);
+            let a = s.analyse();
+            assert_eq!(
+                count(&a),
+                1,
+                "{um} µm/px, {exit:?} -> {tip:?}: {:?}",
+                a.components
+            );
+        }
+    }
+}
+
 // The exit is found at the end with the opening, whichever way the hair points.
 #[test]
 fn exit_end_is_the_opening() {

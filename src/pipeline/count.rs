@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::components::Component;
 use super::measure::{
-    self, centre_profile, polyline_length, quantile, width_profile, MeasureConfig,
+    self, centre_profile, polyline_length, quantile, width_sections, MeasureConfig,
 };
 use super::preprocess::{GrayF32, Polarity, Preprocessed};
 use super::ComponentDecision;
@@ -464,6 +464,11 @@ fn extend_ends(poly: &mut [[f32; 2]], blob: &ComponentMask, width_px: f32) {
     }
 }
 
+/// The finite values of `v` (the widths of the cross-sections that have one).
+fn finite(v: &[f32]) -> Vec<f32> {
+    v.iter().copied().filter(|w| w.is_finite()).collect()
+}
+
 /// For each sample step of `poly` ([`measure::walk`]), whether both ends of
 /// the cross-section `reach_px` either side of the centre line fall on
 /// visible pixels inside the frame.
@@ -620,7 +625,8 @@ pub struct Shaft {
     pub component: usize,
     /// Centre line, pixels, from one skeleton end to the other.
     pub poly: Vec<[f32; 2]>,
-    /// Width (FWHM, px) every sample step along `poly`.
+    /// Width (FWHM, px) every sample step along `poly`, aligned with
+    /// `centre` and `clear`; NaN where the cross-section has no peak.
     pub widths: Vec<f32>,
     /// Centre-line hairness every sample step along `poly`.
     pub centre: Vec<f32>,
@@ -700,9 +706,9 @@ pub fn end_score(
     let wend: Vec<f32> = if s.widths.is_empty() {
         Vec::new()
     } else if at_start {
-        s.widths[..kw.min(s.widths.len())].to_vec()
+        finite(&s.widths[..kw.min(s.widths.len())])
     } else {
-        s.widths[s.widths.len() - kw.min(s.widths.len())..].to_vec()
+        finite(&s.widths[s.widths.len() - kw.min(s.widths.len())..])
     };
     let blob = quantile(&wend, 0.5).map_or(0.0, |x| (x / wpx - 1.2).max(0.0));
     // A shadow is fainter than its shaft; full contrast beyond the end is
@@ -834,14 +840,17 @@ pub fn count(
         let blob = ComponentMask::new(c);
         for mut poly in polys {
             extend_ends(&mut poly, &blob, wpx);
-            let widths = width_profile(hairness, &poly, step, max_half);
+            let widths: Vec<f32> = width_sections(hairness, &poly, step, max_half)
+                .into_iter()
+                .map(|w| w.unwrap_or(f32::NAN))
+                .collect();
             let clear = section_clear(&poly, step, wpx + 1.0, visible);
             let centre = centre_profile(hairness, &poly, step);
             let nw = widths.len();
             let inner: Vec<f32> = if nw >= 10 {
-                widths[nw / 10..nw - nw / 10].to_vec()
+                finite(&widths[nw / 10..nw - nw / 10])
             } else {
-                widths.clone()
+                finite(&widths)
             };
             let single = quantile(&inner, 0.1).unwrap_or(wpx);
             let median_w = quantile(&inner, 0.5).unwrap_or(wpx);
@@ -912,10 +921,8 @@ pub fn count(
         } else {
             (0..nw).collect()
         };
-        let aligned = s.centre.len() == nw;
-        let clear = |i: usize| s.clear.len() != nw || s.clear[i];
         idx.into_iter()
-            .filter(|&i| (!aligned || s.centre[i] >= 0.6 * s.contrast) && clear(i))
+            .filter(|&i| s.widths[i].is_finite() && s.centre[i] >= 0.6 * s.contrast && s.clear[i])
             .map(|i| s.widths[i])
             .collect()
     };
@@ -1011,8 +1018,8 @@ pub fn count(
         // Parallel shafts in one band share their exit: the end where the band is widest.
         if s.n >= 2 && s.widths.len() >= 4 {
             let k = (s.widths.len() / 4).max(1);
-            let w0 = quantile(&s.widths[..k], 0.5).unwrap_or(0.0);
-            let w1 = quantile(&s.widths[s.widths.len() - k..], 0.5).unwrap_or(0.0);
+            let w0 = quantile(&finite(&s.widths[..k]), 0.5).unwrap_or(0.0);
+            let w1 = quantile(&finite(&s.widths[s.widths.len() - k..]), 0.5).unwrap_or(0.0);
             let e = if w0 >= w1 { 0 } else { 1 };
             shared[e] = true;
             score[e] += 1.0;

@@ -170,7 +170,8 @@ pub fn walk(poly: &[[f32; 2]], step_px: f32) -> Vec<([f32; 2], [f32; 2])> {
 /// Full width at half maximum (pixels) of the hairness profile across the
 /// shaft at each point of [`walk`], sampled every 0.25 px up to `max_half_px`
 /// on each side. The maximum is taken within ±1 px of the centre line; a side
-/// that never falls below half maximum contributes `max_half_px`.
+/// that never falls below half maximum contributes `max_half_px`. Sections
+/// with no positive peak are left out ([`width_sections`] keeps their place).
 ///
 /// # Examples
 /// ```
@@ -186,10 +187,39 @@ pub fn width_profile(
     step_px: f32,
     max_half_px: f32,
 ) -> Vec<f32> {
+    width_sections(hairness, poly, step_px, max_half_px)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The widths of [`width_profile`] aligned with [`walk`]: one entry per
+/// sample step, `None` where the cross-section has no positive peak (off the
+/// image, or a gap in the shaft), so that the `i`-th width belongs to the
+/// `i`-th point of [`centre_profile`].
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::{measure::width_sections, preprocess::GrayF32};
+/// let mut h = GrayF32::new(20, 20);
+/// for y in 0..10 { for x in 7..13 { h.put_pixel(x, y, image::Luma([1.0])); } }
+/// // Down the bar's centre line and on into empty skin.
+/// let w = width_sections(&h, &[[9.5, 2.0], [9.5, 17.0]], 1.0, 8.0);
+/// assert_eq!(w.len(), 16);
+/// assert!((w[2].unwrap() - 6.0).abs() < 0.6);
+/// assert_eq!(w[15], None);
+/// ```
+pub fn width_sections(
+    hairness: &GrayF32,
+    poly: &[[f32; 2]],
+    step_px: f32,
+    max_half_px: f32,
+) -> Vec<Option<f32>> {
     walk(poly, step_px)
         .into_iter()
-        .filter_map(|(p, t)| super::blur::half_max_section(hairness, p, [-t[1], t[0]], max_half_px))
-        .map(|(_, w)| w)
+        .map(|(p, t)| {
+            super::blur::half_max_section(hairness, p, [-t[1], t[0]], max_half_px).map(|(_, w)| w)
+        })
         .collect()
 }
 
