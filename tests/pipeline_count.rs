@@ -262,6 +262,34 @@ fn long_shadow_beyond_the_exit_is_not_the_hair() {
     }
 }
 
+// A long faint shadow (under half the shaft's contrast) running out of the
+// frame: what touches the frame is the shadow, the shaft is whole inside, so
+// the hair is counted, with its exit where the dark shaft begins.
+#[test]
+fn shadow_reaching_the_frame_does_not_hide_the_exit() {
+    for um in [2.5f32, 5.0] {
+        let (exit, tip): ((f32, f32), (f32, f32)) = ((0.6, 0.9), (1.8, 1.6));
+        let mut s = Scene::new(3.0, 2.0, um);
+        let (dx, dy) = (tip.0 - exit.0, tip.1 - exit.1);
+        let l = (dx * dx + dy * dy).sqrt();
+        let far = (exit.0 - dx / l * 1.1, exit.1 - dy / l * 1.1);
+        assert!(far.0 < 0.0);
+        s.bar(far, exit, 60.0, [90.0, 100.0, 130.0], 0.5);
+        s.hair(exit, tip, 70.0);
+        let a = s.analyse();
+        assert_eq!(count(&a), 1, "{um} µm/px: {:?}", a.components);
+        let h = &a.hairs[0];
+        let px = 1000.0 / f64::from(um);
+        let (ex, ey) = (f64::from(exit.0) * px, f64::from(exit.1) * px);
+        let d_um = (h.exit[0] - ex).hypot(h.exit[1] - ey) * f64::from(um);
+        assert!(
+            d_um <= 70.0,
+            "{um} µm/px: exit at {:?}: {d_um} µm off",
+            h.exit
+        );
+    }
+}
+
 // An empty field (skin and noise) counts 0 and is not an error.
 #[test]
 fn empty_image_counts_zero() {

@@ -492,7 +492,9 @@ fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayI
 }
 
 /// Does the shaft's centre contrast start faint (below half its median over
-/// the first width from this end) and reach full contrast within a few widths?
+/// the first width from this end) and reach full contrast (0.9 of the
+/// median) before the shaft's middle? Then the end is a sub-surface shadow
+/// beyond the exit, however long the shadow.
 fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
     let n = s.centre.len();
     let k = ((wpx / step_px).ceil() as usize).max(1);
@@ -508,7 +510,7 @@ fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
     };
     let head: Vec<f32> = (0..k).map(at).collect();
     let faint = quantile(&head, 0.5).is_some_and(|m| m < 0.5 * s.contrast);
-    let rises = (k..(4 * k).min(n)).any(|j| at(j) >= 0.9 * s.contrast);
+    let rises = (k..(n / 2).max(k)).any(|j| at(j) >= 0.9 * s.contrast);
     faint && rises
 }
 
