@@ -9,8 +9,10 @@
 //! colour foreign to the image's skin and hair, such as ink, are not visible).
 //!
 //! The background is a median over a window much larger than the widest hair,
-//! computed on a coarse grid of cell means and interpolated bilinearly, so it
-//! is polarity-free, ignores masked pixels, and costs little at 4 MP. Known
+//! computed on a coarse grid of cell medians and interpolated bilinearly, so
+//! it is polarity-free, ignores masked pixels, is not moved by a speck (a few
+//! dark pixels shift a cell's mean, hence the background over a whole window,
+//! but hardly its median), and costs little at 4 MP. Known
 //! weakness: within half a window of the frame edge the clipped window is
 //! centred off the pixel, so a steep illumination gradient leaves a residual
 //! there (a local plane fit would remove it).
@@ -737,8 +739,8 @@ fn mask_blank_regions(
     }
 }
 
-/// Estimates the smooth background of `gray` by a median of coarse cell means
-/// over a `window_um` square, ignoring pixels where `visible` is 0, and
+/// Estimates the smooth background of `gray` by a median of coarse cell
+/// medians over a `window_um` square, ignoring pixels where `visible` is 0, and
 /// interpolating bilinearly back to full resolution.
 ///
 /// The median makes it polarity-free: it follows skin whether hairs are dark
@@ -797,7 +799,7 @@ fn cell_px(w: u32, h: u32, scale: PixelScale, window_um: f64, cell_um: f64) -> u
 }
 
 /// The coarse background of [`estimate_background`]: window medians of cell
-/// means, with the bilinear weights of every column precomputed.
+/// medians, with the bilinear weights of every column precomputed.
 struct BackgroundGrid {
     cell: u32,
     cw: u32,
@@ -821,36 +823,32 @@ impl BackgroundGrid {
     ) -> BackgroundGrid {
         let cell = cell_px(w, h, scale, window_um, cell_um);
         let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
-        let mut sum = vec![0f64; (cw * ch) as usize];
-        let mut cnt = vec![0u32; (cw * ch) as usize];
+        // Cell medians, one band of `cell` rows at a time.
+        let mut medians = vec![f32::NAN; (cw * ch) as usize];
         let cell_of_x: Vec<usize> = (0..w).map(|x| (x / cell) as usize).collect();
         let mut vals = vec![0f32; w as usize];
-        for (y, vis) in visible.chunks_exact(w as usize).enumerate() {
-            fill_row(y, &mut vals);
-            let base = (y / cell as usize) * cw as usize;
-            let (s, c) = (
-                &mut sum[base..base + cw as usize],
-                &mut cnt[base..base + cw as usize],
-            );
-            for ((&m, &v), &cx) in vis.iter().zip(&vals).zip(&cell_of_x) {
-                if m != 0 {
-                    s[cx] += f64::from(v);
-                    c[cx] += 1;
+        let mut bins: Vec<Vec<f32>> = vec![Vec::with_capacity((cell * cell) as usize); cw as usize];
+        let rows: Vec<&[u8]> = visible.chunks_exact(w as usize).collect();
+        for cy in 0..ch as usize {
+            for b in bins.iter_mut() {
+                b.clear();
+            }
+            let y1 = ((cy + 1) * cell as usize).min(h as usize);
+            for y in cy * cell as usize..y1 {
+                fill_row(y, &mut vals);
+                for ((&m, &v), &cx) in rows[y].iter().zip(&vals).zip(&cell_of_x) {
+                    if m != 0 {
+                        bins[cx].push(v);
+                    }
+                }
+            }
+            for (cx, b) in bins.iter_mut().enumerate() {
+                if let Some(m) = median_mut(b) {
+                    medians[cy * cw as usize + cx] = m;
                 }
             }
         }
-        let means: Vec<f32> = sum
-            .iter()
-            .zip(&cnt)
-            .map(|(s, &c)| {
-                if c > 0 {
-                    (*s / f64::from(c)) as f32
-                } else {
-                    f32::NAN
-                }
-            })
-            .collect();
-        let valid: Vec<f32> = means.iter().copied().filter(|v| !v.is_nan()).collect();
+        let valid: Vec<f32> = medians.iter().copied().filter(|v| !v.is_nan()).collect();
         let global = median(valid).unwrap_or(0.5);
         let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
             .round()
@@ -859,7 +857,7 @@ impl BackgroundGrid {
         // The window medians compare integer keys that order like
         // `f32::total_cmp` (the same transform it applies), which is faster
         // than comparing floats and selects the same value.
-        let keys: Vec<Option<i32>> = means
+        let keys: Vec<Option<i32>> = medians
             .iter()
             .map(|v| (!v.is_nan()).then(|| total_order_key(*v)))
             .collect();
@@ -1309,31 +1307,21 @@ mod tests {
         }
         let cell = cell_px(w, h, scale, window_um, cell_um);
         let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
-        let mut sum = vec![0f64; (cw * ch) as usize];
-        let mut cnt = vec![0u32; (cw * ch) as usize];
+        let mut cells: Vec<Vec<f32>> = vec![Vec::new(); (cw * ch) as usize];
         for y in 0..h {
             let cy = y / cell;
             for x in 0..w {
                 if visible.get_pixel(x, y)[0] == 0 {
                     continue;
                 }
-                let c = (cy * cw + x / cell) as usize;
-                sum[c] += f64::from(gray.get_pixel(x, y)[0]);
-                cnt[c] += 1;
+                cells[(cy * cw + x / cell) as usize].push(gray.get_pixel(x, y)[0]);
             }
         }
-        let means: Vec<f32> = sum
-            .iter()
-            .zip(&cnt)
-            .map(|(s, &c)| {
-                if c > 0 {
-                    (*s / f64::from(c)) as f32
-                } else {
-                    f32::NAN
-                }
-            })
+        let medians: Vec<f32> = cells
+            .into_iter()
+            .map(|c| median(c).unwrap_or(f32::NAN))
             .collect();
-        let valid: Vec<f32> = means.iter().copied().filter(|v| !v.is_nan()).collect();
+        let valid: Vec<f32> = medians.iter().copied().filter(|v| !v.is_nan()).collect();
         let global = median(valid).unwrap_or(0.5);
         let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
             .round()
@@ -1345,7 +1333,7 @@ mod tests {
                 buf.clear();
                 for yy in (cy - r).max(0)..=(cy + r).min(ch as i64 - 1) {
                     for xx in (cx - r).max(0)..=(cx + r).min(cw as i64 - 1) {
-                        let v = means[(yy * cw as i64 + xx) as usize];
+                        let v = medians[(yy * cw as i64 + xx) as usize];
                         if !v.is_nan() {
                             buf.push(v);
                         }
