@@ -150,7 +150,7 @@ fn quiet_around(gray: &GrayImage, median: u8, x: u32, y: u32, r: u32) -> bool {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: specks on quiet skin of clean UnitsCrossings seed 3329 (0.01 cm², 5 µm/px) leave the count unchanged but move a vellus hair's tip by 1.6 px (tolerance 1.5 px): a speck nudges the background and noise estimates, and with them the mask's edge"]
+    #[ignore = "fails on the current pipeline: three specks on quiet skin of Mixed seed 3730 with capture effects (0.0273 cm², 5 µm/px) move the noise level by 1e-5 of itself; one pixel of a component that merges most of the field flips, and the component reads 9 hairs instead of 10"]
     fn small_specks_change_nothing(
         f in field(),
         specks in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 1u32..=2, 1u32..=2), 1..16),
@@ -239,7 +239,7 @@ fn scale_tolerance(n_full: usize) -> f64 {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: clean Mixed seed 1620, 0.0076 cm², reads 133 hairs/cm² at 2.5 µm/px and 333 after 2x downsampling with the pixel size doubled, 1.5 hairs apart over its area (tolerance max(1 hair, 20%))"]
+    #[ignore = "fails on the current pipeline: clean Mixed seed 1624, 0.0076 cm², reads 399 hairs/cm² (3 hairs) at 2.5 µm/px and 931 (7) after 2x downsampling with the pixel size doubled (tolerance max(1 hair, 20%))"]
     fn density_equivariant_under_2x_downsampling(
         scenario in prop_oneof![Just(Scenario::Isolated), Just(Scenario::Mixed)],
         seed in 0u64..10_000,
