@@ -833,10 +833,11 @@ impl BackgroundGrid {
             for b in bins.iter_mut() {
                 b.clear();
             }
-            let y1 = ((cy + 1) * cell as usize).min(h as usize);
-            for y in cy * cell as usize..y1 {
-                fill_row(y, &mut vals);
-                for ((&m, &v), &cx) in rows[y].iter().zip(&vals).zip(&cell_of_x) {
+            let y0 = cy * cell as usize;
+            let y1 = (y0 + cell as usize).min(h as usize);
+            for (i, vis) in rows[y0..y1].iter().enumerate() {
+                fill_row(y0 + i, &mut vals);
+                for ((&m, &v), &cx) in vis.iter().zip(&vals).zip(&cell_of_x) {
                     if m != 0 {
                         bins[cx].push(v);
                     }
