@@ -211,6 +211,30 @@ fn thick_hair_cut_at_a_slant_by_the_frame_counts_one() {
     }
 }
 
+// The same slanted hairs the other way round, entering from an exit outside
+// the frame: the wedge where the frame cuts them is faint but runs off the
+// frame, it is not a shadow beyond an exit inside, and they count 0.
+#[test]
+fn thick_hair_entering_at_a_slant_counts_zero() {
+    for um in [2.5f32, 5.0] {
+        for (exit, tip) in [
+            ((2.1, 0.0), (1.8, 1.2)),
+            ((2.1, 0.2), (1.85, 1.2)),
+            ((-0.1, 0.0), (0.2, 1.25)),
+        ] {
+            let mut s = Scene::new(2.0, 1.5, um);
+            s.hair(exit, tip, 80.0);
+            let a = s.analyse();
+            assert_eq!(
+                count(&a),
+                0,
+                "{um} µm/px, {exit:?} -> {tip:?}: {:?}",
+                a.components
+            );
+        }
+    }
+}
+
 // The exit is found at the end with the opening, whichever way the hair points.
 #[test]
 fn exit_end_is_the_opening() {

@@ -493,25 +493,27 @@ fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayI
 
 /// Does the shaft's centre contrast start faint (below half its median over
 /// the first width from this end) and reach full contrast (0.9 of the
-/// median) before the shaft's middle? Then the end is a sub-surface shadow
-/// beyond the exit, however long the shadow.
+/// median) before the shaft's middle, with at least half of the faint
+/// stretch clear of the frame? Then the end is a sub-surface shadow beyond
+/// the exit, however long the shadow.
 fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
     let n = s.centre.len();
     let k = ((wpx / step_px).ceil() as usize).max(1);
     if n < 3 * k {
         return false;
     }
-    let at = |j: usize| {
-        if at_start {
-            s.centre[j]
-        } else {
-            s.centre[n - 1 - j]
-        }
-    };
+    let idx = |j: usize| if at_start { j } else { n - 1 - j };
+    let at = |j: usize| s.centre[idx(j)];
     let head: Vec<f32> = (0..k).map(at).collect();
     let faint = quantile(&head, 0.5).is_some_and(|m| m < 0.5 * s.contrast);
-    let rises = (k..(n / 2).max(k)).any(|j| at(j) >= 0.9 * s.contrast);
-    faint && rises
+    let Some(rise) = (k..(n / 2).max(k)).find(|&j| at(j) >= 0.9 * s.contrast) else {
+        return false;
+    };
+    // The faint stretch must lie in view: a shaft cut lengthwise by the
+    // frame (entering it at a slant) is faint along a wedge whose
+    // cross-sections run off the frame.
+    let clear = s.clear.len() == n && (0..rise).filter(|&j| s.clear[idx(j)]).count() * 2 >= rise;
+    faint && clear
 }
 
 /// Distance from `p` to a polyline, and the arc length along it (from its
