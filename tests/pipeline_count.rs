@@ -191,24 +191,13 @@ fn hair_with_exit_outside_frame_not_counted() {
 // scale.
 #[test]
 fn thick_hair_cut_at_a_slant_by_the_frame_counts_one() {
-    for um in [2.5f32, 5.0] {
-        for (exit, tip) in [
-            ((1.8, 1.2), (2.1, 0.0)),
-            ((1.85, 1.2), (2.1, 0.2)),
-            ((0.2, 1.25), (-0.1, 0.0)),
-            ((0.6, 0.3), (1.6, 1.9)),
-        ] {
-            let mut s = Scene::new(2.0, 1.5, um);
-            s.hair(exit, tip, 80.0);
-            let a = s.analyse();
-            assert_eq!(
-                count(&a),
-                1,
-                "{um} µm/px, {exit:?} -> {tip:?}: {:?}",
-                a.components
-            );
-        }
-    }
+    let leaving = [
+        ((1.8, 1.2), (2.1, 0.0)),
+        ((1.85, 1.2), (2.1, 0.2)),
+        ((0.2, 1.25), (-0.1, 0.0)),
+        ((0.6, 0.3), (1.6, 1.9)),
+    ];
+    assert_slanted_hairs_count(&leaving, 1);
 }
 
 // The same slanted hairs the other way round, entering from an exit outside
@@ -216,18 +205,28 @@ fn thick_hair_cut_at_a_slant_by_the_frame_counts_one() {
 // frame, it is not a shadow beyond an exit inside, and they count 0.
 #[test]
 fn thick_hair_entering_at_a_slant_counts_zero() {
+    let entering = [
+        ((2.1, 0.0), (1.8, 1.2)),
+        ((2.1, 0.2), (1.85, 1.2)),
+        ((-0.1, 0.0), (0.2, 1.25)),
+    ];
+    assert_slanted_hairs_count(&entering, 0);
+}
+
+/// A hair drawn from its exit to its tip, mm.
+type Drawn = ((f32, f32), (f32, f32));
+
+/// Each 80 µm hair, alone on a 2 × 1.5 mm field at 2.5 and 5 µm/px, counts
+/// `expected`.
+fn assert_slanted_hairs_count(hairs: &[Drawn], expected: usize) {
     for um in [2.5f32, 5.0] {
-        for (exit, tip) in [
-            ((2.1, 0.0), (1.8, 1.2)),
-            ((2.1, 0.2), (1.85, 1.2)),
-            ((-0.1, 0.0), (0.2, 1.25)),
-        ] {
+        for &(exit, tip) in hairs {
             let mut s = Scene::new(2.0, 1.5, um);
             s.hair(exit, tip, 80.0);
             let a = s.analyse();
             assert_eq!(
                 count(&a),
-                0,
+                expected,
                 "{um} µm/px, {exit:?} -> {tip:?}: {:?}",
                 a.components
             );
@@ -259,24 +258,7 @@ fn exit_end_is_the_opening() {
 #[test]
 fn long_shadow_beyond_the_exit_is_not_the_hair() {
     for um in [2.5f32, 5.0] {
-        let (exit, tip): ((f32, f32), (f32, f32)) = ((1.2, 0.9), (2.4, 1.6));
-        let mut s = Scene::new(3.0, 2.0, um);
-        let (dx, dy) = (tip.0 - exit.0, tip.1 - exit.1);
-        let l = (dx * dx + dy * dy).sqrt();
-        let far = (exit.0 - dx / l * 1.1, exit.1 - dy / l * 1.1);
-        s.bar(far, exit, 60.0, [90.0, 100.0, 130.0], 0.7);
-        s.hair(exit, tip, 70.0);
-        let a = s.analyse();
-        assert_eq!(count(&a), 1, "{um} µm/px: {:?}", a.components);
-        let h = &a.hairs[0];
-        let px = 1000.0 / f64::from(um);
-        let (ex, ey) = (f64::from(exit.0) * px, f64::from(exit.1) * px);
-        let d_um = (h.exit[0] - ex).hypot(h.exit[1] - ey) * f64::from(um);
-        assert!(
-            d_um <= 70.0,
-            "{um} µm/px: exit at {:?}, drawn at ({ex},{ey}): {d_um} µm off",
-            h.exit
-        );
+        let h = one_hair_behind_a_shadow(um, ((1.2, 0.9), (2.4, 1.6)), 0.7);
         // 1.39 mm exit to tip (hand calculation), within 10%.
         assert!(
             (h.length_um - 1389.0).abs() < 139.0,
@@ -292,26 +274,33 @@ fn long_shadow_beyond_the_exit_is_not_the_hair() {
 #[test]
 fn shadow_reaching_the_frame_does_not_hide_the_exit() {
     for um in [2.5f32, 5.0] {
-        let (exit, tip): ((f32, f32), (f32, f32)) = ((0.6, 0.9), (1.8, 1.6));
-        let mut s = Scene::new(3.0, 2.0, um);
-        let (dx, dy) = (tip.0 - exit.0, tip.1 - exit.1);
-        let l = (dx * dx + dy * dy).sqrt();
-        let far = (exit.0 - dx / l * 1.1, exit.1 - dy / l * 1.1);
-        assert!(far.0 < 0.0);
-        s.bar(far, exit, 60.0, [90.0, 100.0, 130.0], 0.5);
-        s.hair(exit, tip, 70.0);
-        let a = s.analyse();
-        assert_eq!(count(&a), 1, "{um} µm/px: {:?}", a.components);
-        let h = &a.hairs[0];
-        let px = 1000.0 / f64::from(um);
-        let (ex, ey) = (f64::from(exit.0) * px, f64::from(exit.1) * px);
-        let d_um = (h.exit[0] - ex).hypot(h.exit[1] - ey) * f64::from(um);
-        assert!(
-            d_um <= 70.0,
-            "{um} µm/px: exit at {:?}: {d_um} µm off",
-            h.exit
-        );
+        one_hair_behind_a_shadow(um, ((0.6, 0.9), (1.8, 1.6)), 0.5);
     }
+}
+
+/// Draws a 70 µm hair from exit to tip (mm) on a 3 × 2 mm field at `um`
+/// µm/px, behind a 1.1 mm bluish shadow blended at `shadow_mix`; asserts it
+/// counts one hair whose exit is within 70 µm of the drawn one, and returns
+/// that hair.
+fn one_hair_behind_a_shadow(um: f32, (exit, tip): Drawn, shadow_mix: f32) -> trichometry::Hair {
+    let mut s = Scene::new(3.0, 2.0, um);
+    let (dx, dy) = (tip.0 - exit.0, tip.1 - exit.1);
+    let l = (dx * dx + dy * dy).sqrt();
+    let far = (exit.0 - dx / l * 1.1, exit.1 - dy / l * 1.1);
+    s.bar(far, exit, 60.0, [90.0, 100.0, 130.0], shadow_mix);
+    s.hair(exit, tip, 70.0);
+    let a = s.analyse();
+    assert_eq!(count(&a), 1, "{um} µm/px: {:?}", a.components);
+    let h = a.hairs[0].clone();
+    let px = 1000.0 / f64::from(um);
+    let (ex, ey) = (f64::from(exit.0) * px, f64::from(exit.1) * px);
+    let d_um = (h.exit[0] - ex).hypot(h.exit[1] - ey) * f64::from(um);
+    assert!(
+        d_um <= 70.0,
+        "{um} µm/px: exit at {:?}, drawn at ({ex},{ey}): {d_um} µm off",
+        h.exit
+    );
+    h
 }
 
 // An empty field (skin and noise) counts 0 and is not an error.
