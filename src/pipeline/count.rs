@@ -464,11 +464,6 @@ fn extend_ends(poly: &mut [[f32; 2]], blob: &ComponentMask, width_px: f32) {
     }
 }
 
-/// The finite values of `v` (the widths of the cross-sections that have one).
-fn finite(v: &[f32]) -> Vec<f32> {
-    v.iter().copied().filter(|w| w.is_finite()).collect()
-}
-
 /// For each sample step of `poly` ([`measure::walk`]), whether both ends of
 /// the cross-section `reach_px` either side of the centre line fall on
 /// visible pixels inside the frame.
@@ -707,14 +702,12 @@ pub fn end_score(
         out.iter().map(|v| v.max(0.0)).sum::<f32>() / out.len() as f32 / c
     };
     let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
-    let wend: Vec<f32> = if s.widths.is_empty() {
-        Vec::new()
-    } else if at_start {
-        finite(&s.widths[..kw.min(s.widths.len())])
+    let wend: &[f32] = if at_start {
+        &s.widths[..kw.min(s.widths.len())]
     } else {
-        finite(&s.widths[s.widths.len() - kw.min(s.widths.len())..])
+        &s.widths[s.widths.len() - kw.min(s.widths.len())..]
     };
-    let blob = quantile(&wend, 0.5).map_or(0.0, |x| (x / wpx - 1.2).max(0.0));
+    let blob = quantile(wend, 0.5).map_or(0.0, |x| (x / wpx - 1.2).max(0.0));
     // A shadow is fainter than its shaft; full contrast beyond the end is
     // another object touching it (a shaft, a dot), which says nothing.
     let shadow = if m_out < 0.7 { m_out } else { 0.0 };
@@ -851,13 +844,14 @@ pub fn count(
             let clear = section_clear(&poly, step, wpx + 1.0, visible);
             let centre = centre_profile(hairness, &poly, step);
             let nw = widths.len();
-            let inner: Vec<f32> = if nw >= 10 {
-                finite(&widths[nw / 10..nw - nw / 10])
+            // Missing widths (NaN) are skipped by `quantile`.
+            let inner = if nw >= 10 {
+                &widths[nw / 10..nw - nw / 10]
             } else {
-                finite(&widths)
+                &widths[..]
             };
-            let single = quantile(&inner, 0.1).unwrap_or(wpx);
-            let median_w = quantile(&inner, 0.5).unwrap_or(wpx);
+            let single = quantile(inner, 0.1).unwrap_or(wpx);
+            let median_w = quantile(inner, 0.5).unwrap_or(wpx);
             let contrast = quantile(&centre, 0.5).unwrap_or(0.0);
             if contrast < min_contrast {
                 faint_comps.push(ci);
@@ -920,13 +914,13 @@ pub fn count(
     let ratio = cfg.split_width_ratio as f32;
     let solid_widths = |s: &Shaft| -> Vec<f32> {
         let nw = s.widths.len();
-        let idx: Vec<usize> = if nw >= 10 {
-            (nw / 10..nw - nw / 10).collect()
+        let inner = if nw >= 10 {
+            nw / 10..nw - nw / 10
         } else {
-            (0..nw).collect()
+            0..nw
         };
-        idx.into_iter()
-            .filter(|&i| s.widths[i].is_finite() && s.centre[i] >= 0.6 * s.contrast && s.clear[i])
+        inner
+            .filter(|&i| s.centre[i] >= 0.6 * s.contrast && s.clear[i])
             .map(|i| s.widths[i])
             .collect()
     };
@@ -1022,8 +1016,8 @@ pub fn count(
         // Parallel shafts in one band share their exit: the end where the band is widest.
         if s.n >= 2 && s.widths.len() >= 4 {
             let k = (s.widths.len() / 4).max(1);
-            let w0 = quantile(&finite(&s.widths[..k]), 0.5).unwrap_or(0.0);
-            let w1 = quantile(&finite(&s.widths[s.widths.len() - k..]), 0.5).unwrap_or(0.0);
+            let w0 = quantile(&s.widths[..k], 0.5).unwrap_or(0.0);
+            let w1 = quantile(&s.widths[s.widths.len() - k..], 0.5).unwrap_or(0.0);
             let e = if w0 >= w1 { 0 } else { 1 };
             shared[e] = true;
             score[e] += 1.0;

@@ -238,12 +238,20 @@ pub fn polyline_length(poly: &[[f32; 2]]) -> f32 {
         .sum()
 }
 
-/// The `q`-quantile (0..=1) of a sample, `None` when empty.
+/// The `q`-quantile (0..=1) of the finite values of a sample (NaN marks a
+/// missing one, as in [`width_sections`]), `None` when there are none.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::measure::quantile;
+/// assert_eq!(quantile(&[3.0, f32::NAN, 1.0, 2.0], 0.5), Some(2.0));
+/// assert_eq!(quantile(&[f32::NAN], 0.5), None);
+/// ```
 pub fn quantile(v: &[f32], q: f32) -> Option<f32> {
-    if v.is_empty() {
+    let mut s: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
         return None;
     }
-    let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     let i = ((s.len() - 1) as f32 * q.clamp(0.0, 1.0)).round() as usize;
     Some(s[i])

@@ -391,6 +391,12 @@ fn correct_diameters(
     Some(scale.px_to_um(sigma_px))
 }
 
+/// Keeps the items of `v` whose flag in `drop` (same length) is false.
+fn retain_unflagged<T>(v: &mut Vec<T>, drop: &[bool]) {
+    let mut flags = drop.iter();
+    v.retain(|_| !flags.next().copied().unwrap_or(false));
+}
+
 /// Drops the hairs thinner than `min_um` (µm) where the pixel size resolves
 /// it (at most `min_um / 2`), renumbers the rest (ids and units in order of
 /// first appearance) and takes each dropped hair off the decision of the
@@ -436,17 +442,9 @@ fn drop_too_thin(
             d.reason.push_str("; too_thin");
         }
     }
-    let mut i = 0;
-    counted.hairs.retain(|_| {
-        i += 1;
-        !thin[i - 1]
-    });
+    retain_unflagged(&mut counted.hairs, &thin);
     if counted.signals.len() == thin.len() {
-        let mut i = 0;
-        counted.signals.retain(|_| {
-            i += 1;
-            !thin[i - 1]
-        });
+        retain_unflagged(&mut counted.signals, &thin);
     }
     let mut units: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     for (i, h) in counted.hairs.iter_mut().enumerate() {

@@ -827,16 +827,16 @@ impl BackgroundGrid {
         let mut medians = vec![f32::NAN; (cw * ch) as usize];
         let cell_of_x: Vec<usize> = (0..w).map(|x| (x / cell) as usize).collect();
         let mut vals = vec![0f32; w as usize];
-        let mut bins: Vec<Vec<f32>> = vec![Vec::with_capacity((cell * cell) as usize); cw as usize];
-        let rows: Vec<&[u8]> = visible.chunks_exact(w as usize).collect();
-        for cy in 0..ch as usize {
+        let mut bins: Vec<Vec<f32>> = (0..cw)
+            .map(|_| Vec::with_capacity((cell * cell) as usize))
+            .collect();
+        let band_len = cell as usize * w as usize;
+        for (cy, band) in visible.chunks(band_len).enumerate() {
             for b in bins.iter_mut() {
                 b.clear();
             }
-            let y0 = cy * cell as usize;
-            let y1 = (y0 + cell as usize).min(h as usize);
-            for (i, vis) in rows[y0..y1].iter().enumerate() {
-                fill_row(y0 + i, &mut vals);
+            for (i, vis) in band.chunks_exact(w as usize).enumerate() {
+                fill_row(cy * cell as usize + i, &mut vals);
                 for ((&m, &v), &cx) in vis.iter().zip(&vals).zip(&cell_of_x) {
                     if m != 0 {
                         bins[cx].push(v);
