@@ -100,6 +100,25 @@ fn white_hair_on_dark_skin_counts_one() {
     assert_eq!(count(&a), 1, "{:?} {:?}", a.components, a.qc_flags);
 }
 
+// Among dark hairs, a grey-white hair counts too: the other polarity is
+// looked for as well, and a shaft 18 diameters long passes its rules.
+#[test]
+fn white_hair_among_dark_ones_counts() {
+    let mut s = Scene::new(4.0, 3.0, 5.0);
+    s.hair((0.3, 0.4), (1.3, 0.6), 70.0);
+    s.hair((0.4, 2.6), (1.4, 2.4), 70.0);
+    s.hair((3.7, 0.3), (3.4, 1.0), 70.0);
+    // Grey-white shaft with its opening and sub-surface part.
+    s.bar((1.78, 1.23), (1.9, 1.2), 50.0, [205.0, 200.0, 195.0], 0.5);
+    s.disc((1.9, 1.2), 45.0, [120.0, 110.0, 110.0], 0.5);
+    s.bar((1.9, 1.2), (2.9, 1.5), 55.0, [250.0, 250.0, 245.0], 1.0);
+    let a = s.analyse();
+    assert_eq!(count(&a), 4, "{:?}", a.components);
+    assert!(a.qc_flags.iter().any(|f| f == "mixed_polarity"));
+    let white = |h: &&trichometry::Hair| (h.exit[0] - 380.0).abs() < 15.0;
+    assert_eq!(a.hairs.iter().filter(white).count(), 1, "{:?}", a.hairs);
+}
+
 // A tattoo dot counts 0 and centres a CentredArea ROI.
 #[test]
 fn tattoo_dot_centres_roi() {

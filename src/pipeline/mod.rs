@@ -235,7 +235,13 @@ impl Pipeline {
                         mostly_apart(c, &near_main, cfg.preprocess.other_polarity_max_overlap)
                     })
                     .collect();
-            let more = self.count_pass(&other, &other_comps, &analysed, scale, &mut decisions)?;
+            let mut more =
+                self.count_pass(&other, &other_comps, &analysed, scale, &mut decisions)?;
+            drop_stubby_other_polarity(
+                &mut more,
+                &mut decisions,
+                cfg.preprocess.other_polarity_min_aspect,
+            );
             if !more.hairs.is_empty() {
                 qc_flags.push("mixed_polarity".to_string());
             }
@@ -398,9 +404,7 @@ fn retain_unflagged<T>(v: &mut Vec<T>, drop: &[bool]) {
 }
 
 /// Drops the hairs thinner than `min_um` (µm) where the pixel size resolves
-/// it (at most `min_um / 2`), renumbers the rest (ids and units in order of
-/// first appearance) and takes each dropped hair off the decision of the
-/// smallest component whose box holds its exit, noting `too_thin`.
+/// it (at most `min_um / 2`); see [`drop_hairs`].
 fn drop_too_thin(
     counted: &mut count::Counted,
     decisions: &mut [ComponentDecision],
@@ -415,13 +419,43 @@ fn drop_too_thin(
         .iter()
         .map(|h| h.diameter_um < min_um)
         .collect();
-    if !thin.contains(&true) {
+    drop_hairs(counted, decisions, &thin, "too_thin");
+}
+
+/// Drops the hairs of the other polarity shorter than `min_aspect` times
+/// their diameter; see [`drop_hairs`]. The other tail of a skin photograph
+/// holds the highlights of its texture (specular glints on scales and
+/// sebum, gaps between shiny patches), which threshold into short, wide
+/// streaks; a grey or white shaft is a bar several diameters long.
+fn drop_stubby_other_polarity(
+    counted: &mut count::Counted,
+    decisions: &mut [ComponentDecision],
+    min_aspect: f64,
+) {
+    let stubby: Vec<bool> = counted
+        .hairs
+        .iter()
+        .map(|h| h.length_um < min_aspect * h.diameter_um)
+        .collect();
+    drop_hairs(counted, decisions, &stubby, "other_polarity_stubby");
+}
+
+/// Drops the hairs flagged in `drop`, renumbers the rest (ids and units in
+/// order of first appearance) and takes each dropped hair off the decision
+/// of the smallest component whose box holds its exit, noting `reason`.
+fn drop_hairs(
+    counted: &mut count::Counted,
+    decisions: &mut [ComponentDecision],
+    drop: &[bool],
+    reason: &str,
+) {
+    if !drop.contains(&true) {
         return;
     }
     for h in counted
         .hairs
         .iter()
-        .zip(&thin)
+        .zip(drop)
         .filter(|(_, &t)| t)
         .map(|(h, _)| h)
     {
@@ -439,12 +473,13 @@ fn drop_too_thin(
             .min_by_key(|d| d.area_px)
         {
             d.hairs -= 1;
-            d.reason.push_str("; too_thin");
+            d.reason.push_str("; ");
+            d.reason.push_str(reason);
         }
     }
-    retain_unflagged(&mut counted.hairs, &thin);
-    if counted.signals.len() == thin.len() {
-        retain_unflagged(&mut counted.signals, &thin);
+    retain_unflagged(&mut counted.hairs, drop);
+    if counted.signals.len() == drop.len() {
+        retain_unflagged(&mut counted.signals, drop);
     }
     let mut units: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     for (i, h) in counted.hairs.iter_mut().enumerate() {
@@ -607,6 +642,60 @@ mod tests {
         assert!(!mostly_apart(&c, &near, 0.0));
         let clear = image::GrayImage::new(120, 10);
         assert!(mostly_apart(&c, &clear, 0.0));
+    }
+
+    fn hair(id: u32, unit_id: u32, exit: [f64; 2], length_um: f64, diameter_um: f64) -> Hair {
+        Hair {
+            id,
+            unit_id,
+            class: None,
+            diameter_um,
+            length_um,
+            exit,
+            tip: [exit[0] + 10.0, exit[1]],
+            bbox: [
+                exit[0] as u32,
+                exit[1] as u32,
+                exit[0] as u32 + 10,
+                exit[1] as u32 + 2,
+            ],
+        }
+    }
+
+    // Of three hairs of the other polarity, the one under 4 diameters long
+    // (a highlight's streak) is dropped and taken off its component's
+    // decision; the others are renumbered in order, units too.
+    #[test]
+    fn stubby_hairs_of_the_other_polarity_are_dropped() {
+        let mut counted = count::Counted {
+            hairs: vec![
+                hair(1, 1, [10.0, 10.0], 300.0, 50.0),
+                hair(2, 2, [50.0, 10.0], 150.0, 50.0),
+                hair(3, 3, [90.0, 10.0], 200.0, 50.0),
+            ],
+            ..count::Counted::default()
+        };
+        let decision = |x: u32, hairs| ComponentDecision {
+            bbox: [x, 5, x + 20, 20],
+            area_px: 100,
+            hairs,
+            reason: "hair".to_string(),
+        };
+        let mut decisions = vec![decision(5, 1), decision(45, 1), decision(85, 1)];
+        drop_stubby_other_polarity(&mut counted, &mut decisions, 4.0);
+        let kept: Vec<_> = counted
+            .hairs
+            .iter()
+            .map(|h| (h.id, h.unit_id, h.exit[0]))
+            .collect();
+        assert_eq!(kept, vec![(1, 1, 10.0), (2, 2, 90.0)]);
+        assert_eq!(decisions[1].hairs, 0);
+        assert_eq!(decisions[1].reason, "hair; other_polarity_stubby");
+        assert_eq!((decisions[0].hairs, decisions[2].hairs), (1, 1));
+        // 0 turns the rule off.
+        let before = counted.hairs.clone();
+        drop_stubby_other_polarity(&mut counted, &mut decisions, 0.0);
+        assert_eq!(counted.hairs, before);
     }
 
     // Empty images and poses of other images are errors, not panics.

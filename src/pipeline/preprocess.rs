@@ -86,6 +86,14 @@ pub struct PreprocessConfig {
     /// highlight lies on its shaft. Default: 0.6 (0 drops every component
     /// that comes near the main mask at all).
     pub other_polarity_max_overlap: f64,
+    /// With `both_polarities`, a hair of the other polarity is counted only
+    /// when its shaft is at least this many diameters long (length and
+    /// diameter as measured, before the blur correction). That polarity's
+    /// tail holds the skin's highlights (specular glints on scales and
+    /// sebum), which threshold into short, wide streaks; the main
+    /// polarity's look-alikes have rules of their own. Default: 4 (0 turns
+    /// the rule off).
+    pub other_polarity_min_aspect: f64,
     /// Mask burned-in pure-colour graphics (saturated primaries/secondaries
     /// and pure white, such as scale bars, text and markers; saturated glare
     /// cannot be seen through either), and in colour images the gray info
@@ -115,6 +123,7 @@ impl Default for PreprocessConfig {
             mask_overlays: true,
             both_polarities: true,
             other_polarity_max_overlap: 0.6,
+            other_polarity_min_aspect: 4.0,
             foreign_colour_distance: 0.35,
         }
     }
@@ -155,6 +164,15 @@ impl PreprocessConfig {
             return Err(Error::config(
                 "preprocess.other_polarity_max_overlap",
                 format!("must be in [0, 1], got {}", self.other_polarity_max_overlap),
+            ));
+        }
+        if !(self.other_polarity_min_aspect >= 0.0 && self.other_polarity_min_aspect.is_finite()) {
+            return Err(Error::config(
+                "preprocess.other_polarity_min_aspect",
+                format!(
+                    "must be finite and at least 0, got {}",
+                    self.other_polarity_min_aspect
+                ),
             ));
         }
         Ok(())
