@@ -62,6 +62,23 @@ fn parallel_touching_pair_counts_two() {
     assert_eq!(a.hairs[0].unit_id, a.hairs[1].unit_id);
 }
 
+// A miniaturising field: five thin shafts (30 µm) and three terminal ones
+// (80 µm) count 8. A terminal shaft is not a band of parallel thin ones.
+#[test]
+fn terminal_hairs_among_thin_ones_count_one_each() {
+    let mut s = Scene::new(4.0, 3.0, 5.0);
+    for k in 0..5 {
+        let y = 0.3 + 0.55 * k as f32;
+        s.hair((0.3, y), (1.4, y + 0.15), 30.0);
+    }
+    for k in 0..3 {
+        let y = 0.4 + 0.9 * k as f32;
+        s.hair((2.2, y), (3.5, y + 0.2), 80.0);
+    }
+    let a = s.analyse();
+    assert_eq!(count(&a), 8, "{:?}", a.components);
+}
+
 // Two hairs crossing in an X count 2.
 #[test]
 fn crossing_counts_two() {

@@ -714,6 +714,23 @@ pub fn end_score(
     (1.0 - m_in).clamp(0.0, 1.0) + shadow + 0.5 * blob.min(2.0)
 }
 
+/// Quantile of the widths of an image's single shafts taken as the width
+/// of one shaft, against which a band without a width step is read as
+/// several parallel shafts. Androgenetic alopecia mixes miniaturised shafts
+/// with terminal ones two to three times as wide in one field
+/// (anisotrichosis, more than 20% variation in shaft diameter, is one of its
+/// trichoscopic criteria: Rakowska A. et al. (2009) Dermoscopy in female
+/// androgenic alopecia: method standardization and diagnostic criteria. Int J
+/// Trichology 1(2):123–130), so the median single shaft of such a field is a
+/// thin one and a terminal shaft beside it reads as a pair or a triple. The
+/// upper quartile is a terminal shaft wherever terminal shafts are common.
+/// Measured against the median: the quartile cut the mean absolute count
+/// error on 60 real 70× validation images from 3.37 to 3.07 hairs, and on
+/// 268 others from 3.77 to 3.62; on the synthetic development set the
+/// density MAPE moved from 22.2% to 22.5%, with 122 false positives and 53
+/// true positives fewer.
+const SINGLE_WIDTH_QUANTILE: f32 = 0.75;
+
 /// Result of stage 5.
 #[derive(Debug, Clone, Default)]
 pub struct Counted {
@@ -924,7 +941,10 @@ pub fn count(
             .map(|i| s.widths[i])
             .collect()
     };
-    // The image's single-shaft width: shafts without a width step, long for their width.
+    // The image's single-shaft width: shafts without a width step, long for
+    // their width; the upper quartile of their widths, not the median, since
+    // miniaturising scalps mix thin and terminal shafts (see
+    // `SINGLE_WIDTH_QUANTILE`).
     let singles: Vec<f32> = shafts
         .iter()
         .filter_map(|s| {
@@ -935,7 +955,7 @@ pub fn count(
         })
         .collect();
     let typical = if singles.len() >= 5 {
-        quantile(&singles, 0.5)
+        quantile(&singles, SINGLE_WIDTH_QUANTILE)
     } else {
         None
     };
