@@ -36,6 +36,19 @@ pub(crate) fn require_positive(value: f64, field: &'static str) -> Result<()> {
     }
 }
 
+/// `Ok` when `value` is finite and at least 0 (0 usually turns a rule off),
+/// otherwise a [`crate::ErrorKind::Config`] error naming `field`.
+pub(crate) fn require_non_negative(value: f64, field: &'static str) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            format!("must be finite and at least 0, got {value}"),
+        ))
+    }
+}
+
 /// Calibration settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -134,15 +134,7 @@ impl CountConfig {
                 format!("must be in [0, 1], got {}", self.exit_full_contrast),
             ));
         }
-        if !(self.min_diameter_um >= 0.0 && self.min_diameter_um.is_finite()) {
-            return Err(Error::config(
-                "count.min_diameter_um",
-                format!(
-                    "must be finite and at least 0, got {}",
-                    self.min_diameter_um
-                ),
-            ));
-        }
+        crate::config::require_non_negative(self.min_diameter_um, "count.min_diameter_um")?;
         if !(0.0..=1.0).contains(&self.shadow_contrast_ratio) {
             return Err(Error::config(
                 "count.shadow_contrast_ratio",

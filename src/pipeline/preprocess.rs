@@ -151,30 +151,21 @@ impl PreprocessConfig {
                 format!("must be in [0, 1), got {}", self.blank_level),
             ));
         }
-        if !(self.foreign_colour_distance >= 0.0 && self.foreign_colour_distance.is_finite()) {
-            return Err(Error::config(
-                "preprocess.foreign_colour_distance",
-                format!(
-                    "must be finite and at least 0, got {}",
-                    self.foreign_colour_distance
-                ),
-            ));
-        }
+        let non_negative = crate::config::require_non_negative;
+        non_negative(
+            self.foreign_colour_distance,
+            "preprocess.foreign_colour_distance",
+        )?;
         if !(0.0..=1.0).contains(&self.other_polarity_max_overlap) {
             return Err(Error::config(
                 "preprocess.other_polarity_max_overlap",
                 format!("must be in [0, 1], got {}", self.other_polarity_max_overlap),
             ));
         }
-        if !(self.other_polarity_min_aspect >= 0.0 && self.other_polarity_min_aspect.is_finite()) {
-            return Err(Error::config(
-                "preprocess.other_polarity_min_aspect",
-                format!(
-                    "must be finite and at least 0, got {}",
-                    self.other_polarity_min_aspect
-                ),
-            ));
-        }
+        non_negative(
+            self.other_polarity_min_aspect,
+            "preprocess.other_polarity_min_aspect",
+        )?;
         Ok(())
     }
 }
