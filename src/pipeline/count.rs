@@ -492,15 +492,16 @@ fn rises_from_end(s: &Shaft, at_start: bool, wpx: f32, step_px: f32) -> bool {
     let idx = |j: usize| if at_start { j } else { n - 1 - j };
     let at = |j: usize| s.centre[idx(j)];
     let head: Vec<f32> = (0..k).map(at).collect();
-    let faint = quantile(&head, 0.5).is_some_and(|m| m < 0.5 * s.contrast);
+    if !quantile(&head, 0.5).is_some_and(|m| m < 0.5 * s.contrast) {
+        return false;
+    }
     let Some(rise) = (k..(n / 2).max(k)).find(|&j| at(j) >= 0.9 * s.contrast) else {
         return false;
     };
     // The faint stretch must lie in view: a shaft cut lengthwise by the
     // frame (entering it at a slant) is faint along a wedge whose
     // cross-sections run off the frame.
-    let clear = s.clear.len() == n && (0..rise).filter(|&j| s.clear[idx(j)]).count() * 2 >= rise;
-    faint && clear
+    s.clear.len() == n && (0..rise).filter(|&j| s.clear[idx(j)]).count() * 2 >= rise
 }
 
 /// Distance from `p` to a polyline, and the arc length along it (from its
@@ -937,13 +938,14 @@ pub fn count(
     // their width; the upper quartile of their widths, not the median, since
     // miniaturising scalps mix thin and terminal shafts (see
     // `SINGLE_WIDTH_QUANTILE`).
+    let solid: Vec<Vec<f32>> = shafts.iter().map(solid_widths).collect();
     let singles: Vec<f32> = shafts
         .iter()
-        .filter_map(|s| {
-            let w = solid_widths(s);
-            let (q10, q60) = (quantile(&w, 0.1)?, quantile(&w, 0.6)?);
+        .zip(&solid)
+        .filter_map(|(s, w)| {
+            let (q10, q60) = (quantile(w, 0.1)?, quantile(w, 0.6)?);
             let long = polyline_length(&s.poly) >= 4.0 * q60;
-            (long && q10 > 0.0 && q60 / q10 < ratio).then_some(quantile(&w, 0.5)?)
+            (long && q10 > 0.0 && q60 / q10 < ratio).then_some(quantile(w, 0.5)?)
         })
         .collect();
     let typical = if singles.len() >= 5 {
@@ -951,10 +953,9 @@ pub fn count(
     } else {
         None
     };
-    for s in &mut shafts {
-        let w = solid_widths(s);
+    for (s, w) in shafts.iter_mut().zip(&solid) {
         let (Some(q10), Some(q60), Some(med)) =
-            (quantile(&w, 0.1), quantile(&w, 0.6), quantile(&w, 0.5))
+            (quantile(w, 0.1), quantile(w, 0.6), quantile(w, 0.5))
         else {
             continue;
         };
