@@ -49,6 +49,19 @@ pub(crate) fn require_non_negative(value: f64, field: &'static str) -> Result<()
     }
 }
 
+/// `Ok` when `value` lies in [0, 1] (a share or a weight), otherwise a
+/// [`crate::ErrorKind::Config`] error naming `field`.
+pub(crate) fn require_fraction(value: f64, field: &'static str) -> Result<()> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            format!("must be in [0, 1], got {value}"),
+        ))
+    }
+}
+
 /// Calibration settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -156,12 +156,10 @@ impl PreprocessConfig {
             self.foreign_colour_distance,
             "preprocess.foreign_colour_distance",
         )?;
-        if !(0.0..=1.0).contains(&self.other_polarity_max_overlap) {
-            return Err(Error::config(
-                "preprocess.other_polarity_max_overlap",
-                format!("must be in [0, 1], got {}", self.other_polarity_max_overlap),
-            ));
-        }
+        crate::config::require_fraction(
+            self.other_polarity_max_overlap,
+            "preprocess.other_polarity_max_overlap",
+        )?;
         non_negative(
             self.other_polarity_min_aspect,
             "preprocess.other_polarity_min_aspect",

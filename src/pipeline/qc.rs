@@ -20,7 +20,7 @@
 //!
 //! Other flags come from the stages themselves: `light_hair_polarity`,
 //! `mixed_polarity`, `masked_regions`, `roi_centre_assumed`, `roi_clipped`,
-//! `unclipped_field`, `resolution_too_coarse_for_classes`,
+//! `unclipped_field`, `no_exit_cues`, `resolution_too_coarse_for_classes`,
 //! `overlay_write_failed` (documented in the README).
 
 use serde::{Deserialize, Serialize};
@@ -89,9 +89,7 @@ impl QcConfig {
             (self.max_clipped_fraction, "qc.max_clipped_fraction"),
             (self.max_overlay_fraction, "qc.max_overlay_fraction"),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(Error::config(name, format!("must be in [0, 1], got {v}")));
-            }
+            crate::config::require_fraction(v, name)?;
         }
         if self.min_median_luma >= self.max_median_luma {
             return Err(Error::config(
