@@ -103,6 +103,41 @@ fn look_alikes_count_zero() {
     assert_eq!(count(&a), 0, "{:?}", a.components);
 }
 
+// Two loose clippings among ten hairs are rejected: strays on clipped skin.
+#[test]
+fn loose_clippings_among_hairs_are_rejected() {
+    let mut s = Scene::new(6.0, 4.0, 5.0);
+    for k in 0..10 {
+        let (x, y) = (0.3 + 1.15 * (k % 5) as f32, 0.4 + 1.2 * (k / 5) as f32);
+        s.hair((x, y), (x + 0.8, y + 0.3), 70.0);
+    }
+    s.bar((1.0, 3.0), (1.8, 3.3), 70.0, HAIR, 1.0);
+    s.bar((3.5, 3.0), (4.3, 3.3), 70.0, HAIR, 1.0);
+    let a = s.analyse();
+    assert_eq!(count(&a), 10, "{:?}", a.components);
+    assert!(!a.qc_flags.iter().any(|f| f == "no_exit_cues"));
+}
+
+// Twelve shaft segments with no exit cue at either end (as at a pixel too
+// coarse to show openings, or in drawn test images) count 12, flagged
+// `no_exit_cues`: when most shafts look cut at both ends the image does not
+// show exits, and rejecting them as clippings would reject every hair.
+#[test]
+fn segments_without_exit_cues_count_and_are_flagged() {
+    let mut s = Scene::new(5.0, 4.0, 5.0);
+    for k in 0..12 {
+        let (x, y) = (0.3 + 1.2 * (k % 4) as f32, 0.4 + 1.2 * (k / 4) as f32);
+        s.bar((x, y), (x + 0.8, y + 0.3), 70.0, HAIR, 1.0);
+    }
+    let a = s.analyse();
+    assert_eq!(count(&a), 12, "{:?}", a.components);
+    assert!(
+        a.qc_flags.iter().any(|f| f == "no_exit_cues"),
+        "{:?}",
+        a.qc_flags
+    );
+}
+
 // A white hair on dark skin counts 1 (polarity is decided per image).
 #[test]
 fn white_hair_on_dark_skin_counts_one() {
