@@ -1192,15 +1192,19 @@ pub fn count(
     // Loose clippings: strays among hairs are rejected; an image where they
     // are a large share of the shafts does not show exits, and they count.
     let n_shafts = cands.iter().filter(|c| c.k == 1).count();
-    let n_loose = cands.iter().filter(|c| c.k == 1 && c.loose).count();
-    if n_loose > 0 {
+    let loose: Vec<usize> = cands
+        .iter()
+        .filter(|c| c.k == 1 && c.loose)
+        .map(|c| c.shaft)
+        .collect();
+    if !loose.is_empty() {
         if n_shafts >= MIN_SHAFTS_FOR_EXIT_CUES
-            && n_loose as f64 > cfg.max_loose_clipping_fraction * n_shafts as f64
+            && loose.len() as f64 > cfg.max_loose_clipping_fraction * n_shafts as f64
         {
             result.qc_flags.push("no_exit_cues".to_string());
         } else {
-            for c in cands.iter().filter(|c| c.k == 1 && c.loose) {
-                comp_reason[shafts[c.shaft].component].push("loose_clipping");
+            for si in loose {
+                comp_reason[shafts[si].component].push("loose_clipping");
             }
             cands.retain(|c| !c.loose);
         }
