@@ -251,6 +251,62 @@ fn csv_and_files() {
     assert!(leftovers.is_empty());
 }
 
+// --output to an existing named pipe (as to /dev/null) writes into the pipe
+// and leaves it a pipe: renaming a temporary file over it would replace it
+// with a regular file.
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_is_written_in_place() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("a.png"));
+    let fifo = dir.path().join("report.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo is not available; skipped");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            std::fs::File::open(&fifo)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        })
+    };
+    let out = run(
+        &[
+            "count",
+            "a.png",
+            "--pixel-size-um",
+            "5",
+            "--format",
+            "jsonl",
+            "--output",
+            fifo.to_str().unwrap(),
+        ],
+        Some(dir.path()),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let text = reader.join().unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1);
+    assert!(records[0]["hair_count"].is_u64(), "{}", records[0]);
+}
+
 // JSON output is one array of records; every record validates against the schema.
 #[test]
 fn json_array_validates() {

@@ -1,6 +1,8 @@
 //! Output destinations shared by the subcommands: stdout, or a file written
 //! atomically (a temporary file beside it, renamed into place when complete),
-//! so that a half-written report never looks complete.
+//! so that a half-written report never looks complete. An existing target
+//! that is not a regular file (`/dev/null`, a named pipe) is written in
+//! place: renaming over it would replace the device or pipe with a file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -18,6 +20,11 @@ pub enum Sink {
         tmp: PathBuf,
         target: PathBuf,
     },
+    /// An existing device or pipe, written in place.
+    Special {
+        writer: BufWriter<File>,
+        target: PathBuf,
+    },
 }
 
 impl Sink {
@@ -25,6 +32,16 @@ impl Sink {
     pub fn open(path: Option<&Path>) -> Result<Sink, Error> {
         match path {
             None => Ok(Sink::Stdout(BufWriter::new(io::stdout()))),
+            Some(target) if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(target)
+                    .map_err(|e| Error::from_io(e, target))?;
+                Ok(Sink::Special {
+                    writer: BufWriter::new(file),
+                    target: target.to_path_buf(),
+                })
+            }
             Some(target) => {
                 let name = target
                     .file_name()
@@ -61,6 +78,9 @@ impl Sink {
                 file.sync_all().map_err(|e| Error::from_io(e, &tmp))?;
                 std::fs::rename(&tmp, &target).map_err(|e| Error::from_io(e, &target))
             }
+            Sink::Special { mut writer, target } => {
+                writer.flush().map_err(|e| Error::from_io(e, &target))
+            }
         }
     }
 
@@ -76,13 +96,13 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Stdout(w) => w.write(buf),
-            Sink::File { writer, .. } => writer.write(buf),
+            Sink::File { writer, .. } | Sink::Special { writer, .. } => writer.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(w) => w.flush(),
-            Sink::File { writer, .. } => writer.flush(),
+            Sink::File { writer, .. } | Sink::Special { writer, .. } => writer.flush(),
         }
     }
 }
