@@ -172,6 +172,64 @@ fn white_hair_among_dark_ones_counts() {
     assert_eq!(a.hairs.iter().filter(white).count(), 1, "{:?}", a.hairs);
 }
 
+// A white hair lying beside a dark one (60 µm of skin between their edges)
+// counts: the other polarity is kept away only from the dark shafts' own
+// highlights and rims (25 µm), not from everything within a shaft's reach.
+#[test]
+fn white_hair_beside_a_dark_one_counts() {
+    let mut s = Scene::new(3.0, 2.0, 5.0);
+    s.hair((0.4, 0.4), (1.4, 0.5), 70.0);
+    s.hair((0.5, 1.6), (1.6, 1.5), 70.0);
+    s.hair((2.6, 0.3), (2.4, 1.2), 70.0);
+    s.hair((0.6, 1.0), (1.8, 1.0), 70.0);
+    // Grey-white shaft 120 µm from the last dark one, centre to centre.
+    s.bar((0.48, 1.12), (0.6, 1.12), 50.0, [205.0, 200.0, 195.0], 0.5);
+    s.disc((0.6, 1.12), 40.0, [120.0, 110.0, 110.0], 0.5);
+    s.bar((0.6, 1.12), (1.7, 1.12), 55.0, [250.0, 250.0, 245.0], 1.0);
+    let a = s.analyse();
+    assert_eq!(count(&a), 5, "{:?}", a.components);
+    assert!(a.qc_flags.iter().any(|f| f == "mixed_polarity"));
+    // The former reach (250 µm, a shaft's widest half profile) loses it.
+    let mut cfg = Config::default();
+    cfg.preprocess.other_polarity_clearance_um = 250.0;
+    assert_eq!(count(&s.analyse_with(cfg, None)), 4);
+}
+
+// A bright streak among glints (specks too small and round to be hairs,
+// covering a few per cent of the skin around it) is glare, not a white
+// hair, even with a dark end like an opening; it is the white hair of
+// `white_hair_among_dark_ones_counts`, and without the texture rule it
+// counts.
+#[test]
+fn bright_streak_among_glints_is_not_a_hair() {
+    let mut s = Scene::new(4.0, 3.0, 5.0);
+    s.hair((0.3, 0.4), (1.3, 0.6), 70.0);
+    s.hair((0.4, 2.6), (1.4, 2.4), 70.0);
+    s.hair((3.7, 0.3), (3.4, 1.0), 70.0);
+    s.bar((1.78, 1.23), (1.9, 1.2), 50.0, [205.0, 200.0, 195.0], 0.5);
+    s.disc((1.9, 1.2), 45.0, [120.0, 110.0, 110.0], 0.5);
+    s.bar((1.9, 1.2), (2.9, 1.5), 55.0, [250.0, 250.0, 245.0], 1.0);
+    // Glints on a 100 µm grid around the streak, clear of it by 60 µm.
+    let dist_to_streak = |x: f32, y: f32| {
+        let (dx, dy) = (1.0f32, 0.3f32);
+        let t = (((x - 1.9) * dx + (y - 1.2) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+        ((x - 1.9 - t * dx).powi(2) + (y - 1.2 - t * dy).powi(2)).sqrt()
+    };
+    for i in 0..20 {
+        for j in 0..12 {
+            let (x, y) = (1.45 + 0.1 * i as f32, 0.75 + 0.1 * j as f32);
+            if dist_to_streak(x, y) > 0.09 {
+                s.disc((x, y), 12.0, [255.0, 255.0, 252.0], 1.0);
+            }
+        }
+    }
+    let a = s.analyse();
+    assert_eq!(count(&a), 3, "{:?}", a.components);
+    let mut cfg = Config::default();
+    cfg.preprocess.other_polarity_max_texture = 1.0;
+    assert_eq!(count(&s.analyse_with(cfg, None)), 4);
+}
+
 // A tattoo dot counts 0 and centres a CentredArea ROI.
 #[test]
 fn tattoo_dot_centres_roi() {

@@ -97,7 +97,10 @@ impl Scene {
         self.analyse_roi(None)
     }
     pub fn analyse_roi(&self, roi: Option<&Roi>) -> trichometry::Analysis {
-        let p = Pipeline::new(Config::default()).unwrap();
+        self.analyse_with(Config::default(), roi)
+    }
+    pub fn analyse_with(&self, cfg: Config, roi: Option<&Roi>) -> trichometry::Analysis {
+        let p = Pipeline::new(cfg).unwrap();
         p.analyse(
             &DynamicImage::ImageRgb8(self.img.clone()),
             PixelScale::new(f64::from(self.um)).unwrap(),
