@@ -251,6 +251,32 @@ fn csv_and_files() {
     assert!(leftovers.is_empty());
 }
 
+// --output into a folder that does not exist fails before counting, naming
+// the path the user gave (not the temporary file) and the reason.
+#[test]
+fn output_into_a_missing_folder_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("a.png"));
+    let out = run(
+        &[
+            "count",
+            "a.png",
+            "--pixel-size-um",
+            "5",
+            "--output",
+            "missing/report.jsonl",
+        ],
+        Some(dir.path()),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("missing/report.jsonl") && err.contains("folder does not exist"),
+        "{err}"
+    );
+    assert!(!err.contains(".tmp-"), "{err}");
+}
+
 // --output to an existing named pipe (as to /dev/null) writes into the pipe
 // and leaves it a pipe: renaming a temporary file over it would replace it
 // with a regular file.

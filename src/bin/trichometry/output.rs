@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use trichometry::Error;
+use trichometry::{Error, ErrorKind};
 
 /// Where a report goes.
 pub enum Sink {
@@ -48,7 +48,18 @@ impl Sink {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "output".into());
                 let tmp = target.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-                let file = File::create(&tmp).map_err(|e| Error::from_io(e, &tmp))?;
+                // Named by the user's path: the temporary name means nothing to them.
+                let file = File::create(&tmp).map_err(|e| {
+                    if e.kind() == io::ErrorKind::NotFound {
+                        Error::new(ErrorKind::Io(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "cannot create the file: its folder does not exist",
+                        )))
+                        .with_path(target)
+                    } else {
+                        Error::from_io(e, target)
+                    }
+                })?;
                 Ok(Sink::File {
                     writer: BufWriter::new(file),
                     tmp,
