@@ -230,6 +230,25 @@ fn bright_streak_among_glints_is_not_a_hair() {
     assert_eq!(count(&s.analyse_with(cfg, None)), 4);
 }
 
+// A dark shaft whose specular highlight runs along its axis as a broken
+// light line (one pixel wide, skin-bright) counts 1: the line thresholds as
+// thin cracks in the shaft's mask, which are filled before thinning instead
+// of making loops that read as two shafts.
+#[test]
+fn shaft_with_a_highlight_crack_counts_one() {
+    let mut s = Scene::new(2.5, 1.5, 5.0);
+    s.hair((0.4, 0.75), (2.1, 0.75), 80.0);
+    let y = s.px(0.75).round() as u32;
+    for x in (s.px(0.6) as u32..s.px(2.0) as u32).filter(|x| x % 12 < 10) {
+        s.img.put_pixel(x, y, Rgb([215, 200, 205]));
+    }
+    let a = s.analyse();
+    assert_eq!(count(&a), 1, "{:?}", a.components);
+    let mut cfg = Config::default();
+    cfg.components.crack_max_width_um = 0.0;
+    assert_eq!(count(&s.analyse_with(cfg, None)), 2);
+}
+
 // A tattoo dot counts 0 and centres a CentredArea ROI.
 #[test]
 fn tattoo_dot_centres_roi() {

@@ -59,6 +59,28 @@ pub struct ComponentConfig {
     pub texture_max_tortuosity: f64,
     /// "Low contrast" for texture lines: mean contrast below this many noise σ. Default: 4.
     pub texture_max_contrast_sigma: f64,
+    /// Enclosed background thinner than this (its area over the longest
+    /// side of its box), µm, is a crack and is filled before thinning: the
+    /// specular highlight along a dark shaft's axis thresholds as a thin,
+    /// broken crack, which thinning would turn into a loop and counting
+    /// into two shafts. Only the skeleton sees the fill (area, holes and
+    /// pixels are unchanged). 0 turns it off. Default: 6 µm (a pixel or two
+    /// at 2.5–5 µm/px; at coarser pixels, where a one-pixel gap may be skin
+    /// between two hairs, nothing is filled). Measured on real 70×
+    /// photographs (2.5 µm/px assumed), with `crack_max_band_um`: the mean
+    /// absolute count error of 992 training images went from 3.49 to 3.16
+    /// hairs, of 270 validation images from 3.59 to 3.05, of the first 60
+    /// validation images from 3.00 to 3.25 (box F1 0.538 → 0.543, 0.525 →
+    /// 0.525, 0.529 → 0.520); on 72 synthetic images the density MAPE went
+    /// from 27.9% to 27.6%, with 13 fewer true and 9 fewer false hairs.
+    pub crack_max_width_um: f64,
+    /// Largest crack filled, µm². Default: 2 000 µm².
+    pub crack_max_area_um2: f64,
+    /// Widest band (shaft and crack, across the crack) in which a crack is
+    /// filled, µm: the widest terminal shafts are about 120 µm, so a wider
+    /// band holds two shafts and its thin enclosed sliver is the gap where
+    /// they cross at a small angle. Default: 140 µm.
+    pub crack_max_band_um: f64,
 }
 
 impl Default for ComponentConfig {
@@ -76,6 +98,9 @@ impl Default for ComponentConfig {
             bubble_min_hole_fraction: 0.15,
             texture_max_tortuosity: 1.6,
             texture_max_contrast_sigma: 4.0,
+            crack_max_width_um: 6.0,
+            crack_max_area_um2: 2000.0,
+            crack_max_band_um: 140.0,
         }
     }
 }
@@ -125,6 +150,10 @@ impl ComponentConfig {
                 "must be at least components.tattoo_min_diameter_um",
             ));
         }
+        let non_negative = crate::config::require_non_negative;
+        non_negative(self.crack_max_width_um, "components.crack_max_width_um")?;
+        non_negative(self.crack_max_area_um2, "components.crack_max_area_um2")?;
+        non_negative(self.crack_max_band_um, "components.crack_max_band_um")?;
         Ok(())
     }
 }
@@ -308,14 +337,132 @@ fn bbox_of(px: &[(u32, u32)]) -> [u32; 4] {
     b
 }
 
-/// Computes a component's features. Thinning runs only when `thin` is true
-/// (the caller skips it for specks and huge regions).
+/// Fills the cracks of a padded crop (`on`, `w` wide, row-major): regions of
+/// background 4-connected among themselves, not `outside` (reachable from
+/// the crop's border), of at most `max_area_px` pixels, at most
+/// `max_width_px` thick (area over the longest side of the region's box),
+/// and lying in a band at most `max_band_px` wide (the run of shaft and
+/// crack across the region's principal axis, through its pixel nearest to
+/// its centroid). A highlight crack lies inside one shaft: one or two pixels
+/// thick, in a band one shaft wide. A sliver enclosed by two shafts
+/// crossing at a small angle can be as thin, but lies in a band two shafts
+/// wide.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::components::fill_cracks;
+/// // A 7×5 crop: a bar with a one-pixel crack (row 2, columns 2..=4).
+/// let rows = ["       ", " ##### ", " #   # ", " ##### ", "       "];
+/// let mut on: Vec<bool> = rows.concat().chars().map(|c| c == '#').collect();
+/// let outside: Vec<bool> = (0..35).map(|i| !on[i] && (i < 7 || i >= 28 || i % 7 == 0 || i % 7 == 6)).collect();
+/// fill_cracks(&mut on, &outside, 7, 1.5, 10, 5.0);
+/// assert!(on[2 * 7 + 3]);
+/// ```
+pub fn fill_cracks(
+    on: &mut [bool],
+    outside: &[bool],
+    w: usize,
+    max_width_px: f64,
+    max_area_px: usize,
+    max_band_px: f64,
+) {
+    if max_width_px <= 0.0 || max_area_px == 0 || w < 3 {
+        return;
+    }
+    let mut seen = outside.to_vec();
+    let mut stack: Vec<usize> = Vec::new();
+    let mut region: Vec<usize> = Vec::new();
+    for start in 0..on.len() {
+        if on[start] || seen[start] {
+            continue;
+        }
+        // Not outside, so not on the crop's border: all four neighbours exist.
+        region.clear();
+        seen[start] = true;
+        stack.push(start);
+        let (mut x0, mut x1, mut y0, mut y1) = (usize::MAX, 0, usize::MAX, 0);
+        while let Some(i) = stack.pop() {
+            region.push(i);
+            let (x, y) = (i % w, i / w);
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            for j in [i - 1, i + 1, i - w, i + w] {
+                if !on[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        let side = (x1 - x0 + 1).max(y1 - y0 + 1) as f64;
+        if region.len() > max_area_px || region.len() as f64 / side > max_width_px {
+            continue;
+        }
+        for &i in &region {
+            on[i] = true;
+        }
+        if band_across(on, w, &region) > max_band_px {
+            for &i in &region {
+                on[i] = false;
+            }
+        }
+    }
+}
+
+/// Width in pixels of the run of `on` pixels through `region` across its
+/// principal axis (Gonzalez R. C., Woods R. E., Digital Image Processing,
+/// 4th ed., §11.4: principal axes from the second moments), starting at the
+/// region's pixel nearest to its centroid and stepping half a pixel each
+/// way until leaving `on` or the crop. `region` must be non-empty and `on`.
+fn band_across(on: &[bool], w: usize, region: &[usize]) -> f64 {
+    let n = region.len() as f64;
+    let at = |i: usize| ((i % w) as f64, (i / w) as f64);
+    let (mx, my) = region
+        .iter()
+        .map(|&i| at(i))
+        .fold((0.0, 0.0), |s, p| (s.0 + p.0 / n, s.1 + p.1 / n));
+    let (mut sxx, mut syy, mut sxy) = (0f64, 0f64, 0f64);
+    for &i in region {
+        let (dx, dy) = (at(i).0 - mx, at(i).1 - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let (vx, vy) = (-theta.sin(), theta.cos());
+    let d2 = |i: usize| (at(i).0 - mx).powi(2) + (at(i).1 - my).powi(2);
+    let mid = region
+        .iter()
+        .copied()
+        .min_by(|&a, &b| d2(a).total_cmp(&d2(b)))
+        .map_or((mx, my), at);
+    let h = on.len() / w;
+    let mut band = 0.0;
+    for sign in [1.0f64, -1.0] {
+        let mut d = 0.0f64;
+        loop {
+            let (x, y) = (
+                (mid.0 + sign * (d + 0.5) * vx).round(),
+                (mid.1 + sign * (d + 0.5) * vy).round(),
+            );
+            let inside = x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h;
+            if !inside || !on[y as usize * w + x as usize] {
+                break;
+            }
+            d += 0.5;
+        }
+        band += d;
+    }
+    band
+}
+
+/// Computes a component's features. Thinning runs only when `thin` is
+/// given (the caller skips it for specks and huge regions), with its cracks
+/// filled first ([`ComponentConfig::crack_max_width_um`]).
 pub fn features(
     label: u32,
     pixels: Vec<(u32, u32)>,
     hairness: &GrayF32,
     scale: PixelScale,
-    thin: bool,
+    thin: Option<&ComponentConfig>,
 ) -> Component {
     let bbox = bbox_of(&pixels);
     let area_px = pixels.len() as f64;
@@ -345,9 +492,9 @@ pub fn features(
         p90_contrast,
         hole_fraction: 0.0,
     };
-    if !thin {
+    let Some(cfg) = thin else {
         return c;
-    }
+    };
     // Padded crop.
     let (x0, y0) = (bbox[0] as usize, bbox[1] as usize);
     let w = bbox[2] as usize - x0 + 3;
@@ -389,6 +536,17 @@ pub fn features(
     }
     let holes = (0..w * h).filter(|&i| !crop[i] && !outside[i]).count() as f64;
     c.hole_fraction = holes / (holes + area_px).max(1.0);
+    if holes > 0.0 {
+        let px2 = scale.um_per_px() * scale.um_per_px();
+        fill_cracks(
+            &mut crop,
+            &outside,
+            w,
+            cfg.crack_max_width_um / scale.um_per_px(),
+            (cfg.crack_max_area_um2 / px2) as usize,
+            cfg.crack_max_band_um / scale.um_per_px(),
+        );
+    }
     zhang_suen(&mut crop, w, h);
     c.skeleton = (0..w * h)
         .filter(|&i| crop[i])
@@ -439,7 +597,7 @@ pub fn features(
 /// let hn = trichometry::pipeline::preprocess::GrayF32::from_pixel(30, 30, image::Luma([0.6]));
 /// let disc: Vec<(u32, u32)> = (0..900u32).map(|i| (i % 30, i / 30))
 ///     .filter(|&(x, y)| (x as i32 - 15).pow(2) + (y as i32 - 15).pow(2) <= 100).collect();
-/// let c = features(1, disc, &hn, PixelScale::new(5.0).unwrap(), true);
+/// let c = features(1, disc, &hn, PixelScale::new(5.0).unwrap(), Some(&ComponentConfig::default()));
 /// assert_eq!(reject_reason(&c, &ComponentConfig::default(), 0.02, true), Some("round_dot"));
 /// ```
 pub fn reject_reason(
@@ -503,7 +661,7 @@ pub fn components(
     for (i, px) in pixels_by_label(&labels).into_iter().enumerate() {
         let area = px.len() as f64 * scale.um_per_px() * scale.um_per_px();
         let thin = area >= cfg.min_area_um2 && area <= cfg.max_area_um2;
-        let c = features(i as u32 + 1, px, &pre.hairness, scale, thin);
+        let c = features(i as u32 + 1, px, &pre.hairness, scale, thin.then_some(cfg));
         let r = reject_reason(&c, cfg, pre.noise_sigma, dark);
         out.push((c, r));
     }
@@ -513,6 +671,48 @@ pub fn components(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A one-pixel crack along a bar is filled; a 4×4 hole in a ring (as
+    // between crossing shafts) and a crack longer than the area limit are not.
+    #[test]
+    fn cracks_are_filled_and_holes_kept() {
+        let (w, h) = (30usize, 12usize);
+        let draw = |hole: &dyn Fn(usize, usize) -> bool| -> Vec<bool> {
+            (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    (1..w - 1).contains(&x) && (1..h - 1).contains(&y) && !hole(x, y)
+                })
+                .collect()
+        };
+        let outside = |on: &[bool]| -> Vec<bool> {
+            (0..w * h)
+                .map(|i| !on[i] && (i % w == 0 || i % w == w - 1 || i / w == 0 || i / w == h - 1))
+                .collect()
+        };
+        let crack = |x: usize, y: usize| y == 6 && (5..25).contains(&x);
+        let mut on = draw(&crack);
+        let out = outside(&on);
+        fill_cracks(&mut on, &out, w, 1.5, 40, 20.0);
+        assert!(on
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == draw(&|_, _| false)[i]));
+        let mut on = draw(&crack);
+        let out = outside(&on);
+        fill_cracks(&mut on, &out, w, 1.5, 19, 20.0);
+        assert_eq!(on, draw(&crack));
+        let square = |x: usize, y: usize| (4..8).contains(&x) && (4..8).contains(&y);
+        let mut on = draw(&square);
+        let out = outside(&on);
+        fill_cracks(&mut on, &out, w, 1.5, 40, 20.0);
+        assert_eq!(on, draw(&square));
+        // 0 turns the fill off.
+        let mut on = draw(&crack);
+        let out = outside(&on);
+        fill_cracks(&mut on, &out, w, 0.0, 40, 20.0);
+        assert_eq!(on, draw(&crack));
+    }
 
     // A 10×10 chessboard is 1 component under Eight and 50 under Four (counted by hand).
     #[test]

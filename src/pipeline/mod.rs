@@ -776,8 +776,8 @@ mod tests {
             .filter(|&(x, y)| (x * 7 + y * 13) % 5 == 0 || (x > 30 && y < 9))
             .collect();
         let s = PixelScale::new(5.0).unwrap();
-        let on = components::features(1, px.clone(), &hn, s, false);
-        let off = components::features(2, vec![(0, 0)], &hn, s, false);
+        let on = components::features(1, px.clone(), &hn, s, None);
+        let off = components::features(2, vec![(0, 0)], &hn, s, None);
         let t = Texture::new(&[(on, Some("round_dot")), (off, None)], (50, 37));
         let cell = TEXTURE_CELL_PX;
         for &(x0, y0, x1, y1) in &[
@@ -811,7 +811,7 @@ mod tests {
     fn other_polarity_overlap_rule() {
         let hn = preprocess::GrayF32::new(120, 10);
         let px: Vec<(u32, u32)> = (0..100).map(|x| (x, 5)).collect();
-        let c = components::features(1, px, &hn, PixelScale::new(5.0).unwrap(), false);
+        let c = components::features(1, px, &hn, PixelScale::new(5.0).unwrap(), None);
         let near =
             image::GrayImage::from_fn(120, 10, |x, _| image::Luma([if x < 30 { 255 } else { 0 }]));
         assert!(mostly_apart(&c, &near, 0.6));
