@@ -152,18 +152,24 @@ fn white_hair_on_dark_skin_counts_one() {
     assert_eq!(count(&a), 1, "{:?} {:?}", a.components, a.qc_flags);
 }
 
-// Among dark hairs, a grey-white hair counts too: the other polarity is
-// looked for as well, and a shaft 18 diameters long passes its rules.
-#[test]
-fn white_hair_among_dark_ones_counts() {
+// Three dark hairs and a grey-white one (exit at (1.9, 1.2) mm, tip at
+// (2.9, 1.5) mm) with its opening and sub-surface part, at 5 µm/px.
+fn white_hair_among_dark_ones() -> Scene {
     let mut s = Scene::new(4.0, 3.0, 5.0);
     s.hair((0.3, 0.4), (1.3, 0.6), 70.0);
     s.hair((0.4, 2.6), (1.4, 2.4), 70.0);
     s.hair((3.7, 0.3), (3.4, 1.0), 70.0);
-    // Grey-white shaft with its opening and sub-surface part.
     s.bar((1.78, 1.23), (1.9, 1.2), 50.0, [205.0, 200.0, 195.0], 0.5);
     s.disc((1.9, 1.2), 45.0, [120.0, 110.0, 110.0], 0.5);
     s.bar((1.9, 1.2), (2.9, 1.5), 55.0, [250.0, 250.0, 245.0], 1.0);
+    s
+}
+
+// Among dark hairs, a grey-white hair counts too: the other polarity is
+// looked for as well, and a shaft 18 diameters long passes its rules.
+#[test]
+fn white_hair_among_dark_ones_counts() {
+    let s = white_hair_among_dark_ones();
     let exit_x = f64::from(s.px(1.9));
     let a = s.analyse();
     assert_eq!(count(&a), 4, "{:?}", a.components);
@@ -202,13 +208,7 @@ fn white_hair_beside_a_dark_one_counts() {
 // counts.
 #[test]
 fn bright_streak_among_glints_is_not_a_hair() {
-    let mut s = Scene::new(4.0, 3.0, 5.0);
-    s.hair((0.3, 0.4), (1.3, 0.6), 70.0);
-    s.hair((0.4, 2.6), (1.4, 2.4), 70.0);
-    s.hair((3.7, 0.3), (3.4, 1.0), 70.0);
-    s.bar((1.78, 1.23), (1.9, 1.2), 50.0, [205.0, 200.0, 195.0], 0.5);
-    s.disc((1.9, 1.2), 45.0, [120.0, 110.0, 110.0], 0.5);
-    s.bar((1.9, 1.2), (2.9, 1.5), 55.0, [250.0, 250.0, 245.0], 1.0);
+    let mut s = white_hair_among_dark_ones();
     // Glints on a 100 µm grid around the streak, clear of it by 60 µm.
     let dist_to_streak = |x: f32, y: f32| {
         let (dx, dy) = (1.0f32, 0.3f32);

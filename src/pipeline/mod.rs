@@ -455,7 +455,8 @@ fn drop_stubby_other_polarity(
 }
 
 /// Main-polarity hairs needed before their median length is taken as the
-/// field's clipped length ([`drop_short_other_polarity`]).
+/// field's clipped length
+/// ([`preprocess::PreprocessConfig::other_polarity_min_length_ratio`]).
 pub const MIN_HAIRS_FOR_TYPICAL_LENGTH: usize = 5;
 
 /// Drops the hairs of the other polarity shorter than `min_ratio` times the
@@ -482,8 +483,9 @@ fn drop_short_other_polarity(
     drop_hairs(counted, decisions, &short, "other_polarity_short");
 }
 
-/// Margin around a hair's half length over which
-/// [`drop_textured_other_polarity`] reads the texture, µm.
+/// Margin around a hair's half length over which the other polarity's
+/// texture is read
+/// ([`preprocess::PreprocessConfig::other_polarity_max_texture`]), µm.
 pub const TEXTURE_MARGIN_UM: f64 = 100.0;
 
 /// Cell side of [`Texture`], pixels.
