@@ -366,9 +366,10 @@ pub fn fill_cracks(
     max_area_px: usize,
     max_band_px: f64,
 ) {
-    if max_width_px <= 0.0 || max_area_px == 0 || w < 3 {
+    if max_width_px <= 0.0 || max_area_px == 0 || w < 3 || outside.len() != on.len() {
         return;
     }
+    let h = on.len() / w;
     let mut seen = outside.to_vec();
     let mut stack: Vec<usize> = Vec::new();
     let mut region: Vec<usize> = Vec::new();
@@ -376,15 +377,21 @@ pub fn fill_cracks(
         if on[start] || seen[start] {
             continue;
         }
-        // Not outside, so not on the crop's border: all four neighbours exist.
         region.clear();
         seen[start] = true;
         stack.push(start);
         let (mut x0, mut x1, mut y0, mut y1) = (usize::MAX, 0, usize::MAX, 0);
+        // Background reaching the crop's border is not enclosed (`outside`
+        // should already hold it; this keeps a partial one safe).
+        let mut open = false;
         while let Some(i) = stack.pop() {
             region.push(i);
             let (x, y) = (i % w, i / w);
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                open = true;
+                continue;
+            }
             for j in [i - 1, i + 1, i - w, i + w] {
                 if !on[j] && !seen[j] {
                     seen[j] = true;
@@ -393,7 +400,7 @@ pub fn fill_cracks(
             }
         }
         let side = (x1 - x0 + 1).max(y1 - y0 + 1) as f64;
-        if region.len() > max_area_px || region.len() as f64 / side > max_width_px {
+        if open || region.len() > max_area_px || region.len() as f64 / side > max_width_px {
             continue;
         }
         for &i in &region {
@@ -707,6 +714,12 @@ mod tests {
         let out = outside(&on);
         fill_cracks(&mut on, &out, w, 1.5, 40, 20.0);
         assert_eq!(on, draw(&square));
+        // Background open to the crop's border is never filled, even when
+        // `outside` misses it.
+        let mut on = draw(&|x, y| y == 6 && (5..30).contains(&x));
+        let before = on.clone();
+        fill_cracks(&mut on, &vec![false; w * h], w, 1.5, 40, 20.0);
+        assert_eq!(on, before);
         // 0 turns the fill off.
         let mut on = draw(&crack);
         let out = outside(&on);
