@@ -251,6 +251,30 @@ fn csv_and_files() {
     assert!(leftovers.is_empty());
 }
 
+// A file named both by the manifest and by a folder given beside it is
+// analysed once per listing, with a warning that says so.
+#[test]
+fn a_file_listed_twice_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("a.png"));
+    std::fs::write(dir.path().join("m.csv"), "image,pixel_size_um\na.png,5\n").unwrap();
+    let out = run(
+        &["count", ".", "--manifest", "m.csv", "--format", "jsonl"],
+        Some(dir.path()),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 input(s) name a file listed before"),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let once = run(
+        &["count", "--manifest", "m.csv", "--format", "jsonl"],
+        Some(dir.path()),
+    );
+    assert!(!String::from_utf8_lossy(&once.stderr).contains("listed before"));
+}
+
 // --output into a folder that does not exist fails before counting, naming
 // the path the user gave (not the temporary file) and the reason.
 #[test]

@@ -97,6 +97,24 @@ fn parse_roi(args: &CountArgs) -> Result<Option<Roi>, Error> {
     Ok(None)
 }
 
+/// Warns on stderr when one file is listed more than once (for instance in
+/// the manifest and again under a folder given beside it): each listing
+/// gets its own record, and a listing without the manifest's pixel size may
+/// end in an error record.
+fn warn_repeated_files(inputs: &[BatchInput]) {
+    let mut seen = std::collections::HashSet::new();
+    let repeated = inputs
+        .iter()
+        .filter(|i| !seen.insert(std::fs::canonicalize(&i.path).unwrap_or_else(|_| i.path.clone())))
+        .count();
+    if repeated > 0 {
+        eprintln!(
+            "trichometry: warning: {repeated} input(s) name a file listed before \
+             (a manifest and a folder that holds its images?); each listing gets its own record"
+        );
+    }
+}
+
 /// Runs `trichometry count`; returns the exit status.
 pub fn run(args: CountArgs) -> Result<u8, Error> {
     let cfg = match &args.config {
@@ -118,6 +136,7 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
     if inputs.is_empty() {
         return Err(Error::invalid_input("no images found in the given inputs"));
     }
+    warn_repeated_files(&inputs);
 
     let mut sink = Sink::open(args.output.as_deref())?;
     let format = args.format.unwrap_or(if sink.is_terminal() {
