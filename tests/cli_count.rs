@@ -19,6 +19,16 @@ fn run(args: &[&str], cwd: Option<&Path>) -> Output {
     c.output().expect("run trichometry")
 }
 
+/// Asserts the exit status, showing stderr when it differs.
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn jsonl(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -77,12 +87,7 @@ fn error_records_do_not_stop_the_batch() {
         ],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
     let recs = jsonl(&out);
     assert_eq!(recs.len(), 5);
     let kinds: Vec<Value> = recs.iter().map(|r| r["error_kind"].clone()).collect();
@@ -182,12 +187,7 @@ fn folders_are_sorted_and_filtered() {
         &["count", "--pixel-size-um", "4", "--format", "jsonl", "."],
         Some(dir.path()),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let recs = jsonl(&out);
     let images: Vec<&str> = recs.iter().map(|r| r["image"].as_str().unwrap()).collect();
     assert_eq!(images, ["./Z.png", "./a.png", "./b.PNG", "./sub/c.png"]);
@@ -225,12 +225,7 @@ fn csv_and_files() {
         ],
         Some(dir.path()),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let mut rdr = csv::Reader::from_path(&out_csv).unwrap();
     let headers = rdr.headers().unwrap().clone();
     assert_eq!(&headers[0], "image");
@@ -341,12 +336,7 @@ fn output_to_a_pipe_is_written_in_place() {
         ],
         Some(dir.path()),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     let text = reader.join().unwrap();
     let records: Vec<Value> = text

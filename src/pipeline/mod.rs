@@ -228,14 +228,14 @@ impl Pipeline {
             let other_mask =
                 segment::segment_with_ridge(&other, other_ridge.as_ref(), scale, &cfg.segment)?;
             drop(other_ridge);
-            let all_other = components::components(&other_mask, &other, scale, &cfg.components)?;
-            let texture = Texture::new(&all_other, other_mask.0.dimensions());
-            let other_comps: Vec<_> = all_other
-                .into_iter()
-                .filter(|(c, _)| {
-                    mostly_apart(c, &near_main, cfg.preprocess.other_polarity_max_overlap)
-                })
-                .collect();
+            // Components lying mostly on the main mask are left out of the
+            // count but kept for the texture rule below.
+            let (other_comps, near_comps): (Vec<_>, Vec<_>) =
+                components::components(&other_mask, &other, scale, &cfg.components)?
+                    .into_iter()
+                    .partition(|(c, _)| {
+                        mostly_apart(c, &near_main, cfg.preprocess.other_polarity_max_overlap)
+                    });
             let mut more =
                 self.count_pass(&other, &other_comps, &analysed, scale, &mut decisions)?;
             drop_stubby_other_polarity(
@@ -249,13 +249,19 @@ impl Pipeline {
                 &counted.hairs,
                 cfg.preprocess.other_polarity_min_length_ratio,
             );
-            drop_textured_other_polarity(
-                &mut more,
-                &mut decisions,
-                &texture,
-                scale,
-                cfg.preprocess.other_polarity_max_texture,
-            );
+            if !more.hairs.is_empty() && cfg.preprocess.other_polarity_max_texture < 1.0 {
+                let texture = Texture::new(
+                    other_comps.iter().chain(&near_comps),
+                    other_mask.0.dimensions(),
+                );
+                drop_textured_other_polarity(
+                    &mut more,
+                    &mut decisions,
+                    &texture,
+                    scale,
+                    cfg.preprocess.other_polarity_max_texture,
+                );
+            }
             if !more.hairs.is_empty() {
                 qc_flags.push("mixed_polarity".to_string());
             }
@@ -506,11 +512,14 @@ struct Texture {
 }
 
 impl Texture {
-    fn new(comps: &[(components::Component, Option<&'static str>)], dims: (u32, u32)) -> Texture {
+    fn new<'a>(
+        comps: impl Iterator<Item = &'a (components::Component, Option<&'static str>)>,
+        dims: (u32, u32),
+    ) -> Texture {
         let cw = dims.0.div_ceil(TEXTURE_CELL_PX) as usize;
         let ch = dims.1.div_ceil(TEXTURE_CELL_PX) as usize;
         let mut sums = vec![0u32; (cw + 1) * (ch + 1)];
-        for (c, _) in comps.iter().filter(|(_, r)| r.is_some()) {
+        for (c, _) in comps.filter(|(_, r)| r.is_some()) {
             for &(x, y) in &c.pixels {
                 let (i, j) = (
                     (x / TEXTURE_CELL_PX) as usize,
@@ -565,9 +574,6 @@ fn drop_textured_other_polarity(
     scale: PixelScale,
     max_share: f64,
 ) {
-    if max_share >= 1.0 {
-        return;
-    }
     let textured: Vec<bool> = counted
         .hairs
         .iter()
@@ -780,7 +786,7 @@ mod tests {
         let s = PixelScale::new(5.0).unwrap();
         let on = components::features(1, px.clone(), &hn, s, None);
         let off = components::features(2, vec![(0, 0)], &hn, s, None);
-        let t = Texture::new(&[(on, Some("round_dot")), (off, None)], (50, 37));
+        let t = Texture::new([(on, Some("round_dot")), (off, None)].iter(), (50, 37));
         let cell = TEXTURE_CELL_PX;
         for &(x0, y0, x1, y1) in &[
             (0.0f64, 0.0f64, 50.0f64, 37.0f64),
