@@ -118,24 +118,46 @@ fn loose_clippings_among_hairs_are_rejected() {
     assert!(!a.qc_flags.iter().any(|f| f == "no_exit_cues"));
 }
 
-// Twelve shaft segments with no exit cue at either end (as at a pixel too
-// coarse to show openings, or in drawn test images) count 12, flagged
-// `no_exit_cues`: when most shafts look cut at both ends the image does not
-// show exits, and rejecting them as clippings would reject every hair.
+// Twenty-four shaft segments with no exit cue at either end (as at a pixel
+// too coarse to show openings, or in drawn test images) count 24, flagged
+// `no_exit_cues`: when most free-standing shafts look cut at both ends the
+// image does not show exits, and rejecting them as clippings would reject
+// every hair. Two more segments cut by the frame may have their exit at
+// either end: each adds ½ to the density, unlisted.
 #[test]
 fn segments_without_exit_cues_count_and_are_flagged() {
-    let mut s = Scene::new(5.0, 4.0, 5.0);
-    for k in 0..12 {
-        let (x, y) = (0.3 + 1.2 * (k % 4) as f32, 0.4 + 1.2 * (k / 4) as f32);
+    let mut s = Scene::new(7.5, 5.0, 5.0);
+    for k in 0..24 {
+        let (x, y) = (0.3 + 1.2 * (k % 6) as f32, 0.4 + 1.2 * (k / 6) as f32);
         s.bar((x, y), (x + 0.8, y + 0.3), 70.0, HAIR, 1.0);
     }
+    s.bar((0.45, 4.45), (0.6, 5.6), 70.0, HAIR, 1.0);
+    s.bar((3.45, 4.45), (3.6, 5.6), 70.0, HAIR, 1.0);
     let a = s.analyse();
-    assert_eq!(count(&a), 12, "{:?}", a.components);
+    assert_eq!(count(&a), 24, "{:?}", a.components);
     assert!(
         a.qc_flags.iter().any(|f| f == "no_exit_cues"),
         "{:?}",
         a.qc_flags
     );
+    let counted = a.density_per_cm2 * a.analysed_area_cm2;
+    assert!((counted - 25.0).abs() < 1e-6, "{counted}");
+}
+
+// The same segments, too few to judge: twelve free-standing shafts cut at
+// both ends are clippings, and the frame-cut ones have their exits outside.
+#[test]
+fn a_few_segments_without_exit_cues_are_clippings() {
+    let mut s = Scene::new(5.0, 4.0, 5.0);
+    for k in 0..12 {
+        let (x, y) = (0.3 + 1.2 * (k % 4) as f32, 0.4 + 1.2 * (k / 4) as f32);
+        s.bar((x, y), (x + 0.8, y + 0.3), 70.0, HAIR, 1.0);
+    }
+    s.bar((0.45, 3.45), (0.6, 4.6), 70.0, HAIR, 1.0);
+    let a = s.analyse();
+    assert_eq!(count(&a), 0, "{:?}", a.components);
+    assert_eq!(a.density_per_cm2, 0.0);
+    assert!(!a.qc_flags.iter().any(|f| f == "no_exit_cues"));
 }
 
 // A white hair on dark skin counts 1 (polarity is decided per image).
