@@ -72,6 +72,13 @@ fn stages(c: &mut Criterion) {
                     b.iter(|| trichometry::decode::decode_bytes(black_box(bytes), &cfg.limits))
                 },
             );
+            // The `image` crate's own decode of the same bytes: what the
+            // structural walk, the truncation checks and SHA-256 add.
+            g.bench_with_input(
+                BenchmarkId::new(format!("decode_{fmt_name}_image_crate"), name),
+                &bytes,
+                |b, bytes| b.iter(|| image::load_from_memory_with_format(black_box(bytes), fmt)),
+            );
         }
         {
             let pre = preprocess::preprocess(&img, scale, &cfg.preprocess).unwrap();

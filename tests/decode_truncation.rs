@@ -230,43 +230,6 @@ fn too_large_carries_header_dimensions_for_each_format() {
     }
 }
 
-// The structural walk is cheap next to decoding: on a 4000 x 3000 RGB JPEG
-// and PNG, trichometry's decode_bytes (walk + SHA-256 + decode) takes at most
-// 1.5x image's own decode. Ignored by default (timing); run with
-// `cargo test --test decode_truncation -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn structural_walk_overhead_is_small() {
-    let img = DynamicImage::ImageRgb8(ImageBuffer::from_fn(4000, 3000, |x, y| {
-        Rgb([(x % 251) as u8, (y % 241) as u8, ((x ^ y) % 256) as u8])
-    }));
-    for format in [ImageFormat::Jpeg, ImageFormat::Png] {
-        let bytes = encode(&img, format);
-        let best = |f: &dyn Fn()| {
-            (0..3)
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    f();
-                    t.elapsed().as_secs_f64()
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
-        let ours = best(&|| {
-            decode_bytes(&bytes, &DecodeLimits::default()).unwrap();
-        });
-        let theirs = best(&|| {
-            image::load_from_memory_with_format(&bytes, format).unwrap();
-        });
-        println!(
-            "{format:?} {} bytes: decode_bytes {:.1} ms, image {:.1} ms",
-            bytes.len(),
-            ours * 1e3,
-            theirs * 1e3
-        );
-        assert!(ours < theirs * 1.5, "{format:?}");
-    }
-}
-
 /// A hand-built big-endian 32 x 16 gray TIFF with two 16 x 16 tiles and its
 /// IFD before the pixel data.
 fn tiled_tiff() -> (Vec<u8>, Vec<u8>) {
