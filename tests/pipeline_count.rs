@@ -118,6 +118,22 @@ fn loose_clippings_among_hairs_are_rejected() {
     assert!(!a.qc_flags.iter().any(|f| f == "no_exit_cues"));
 }
 
+/// A grid of `cols` × `rows` shaft segments with no exit cue at either end
+/// (flat, full-contrast bars 0.85 mm long), 1.2 mm apart at 5 µm/px, and one
+/// more segment cut by the bottom of the frame at each x of `cut_x` (mm).
+fn exitless_segments(cols: u32, rows: u32, cut_x: &[f32]) -> Scene {
+    let h = 1.2 * rows as f32 + 0.2;
+    let mut s = Scene::new(1.2 * cols as f32 + 0.3, h, 5.0);
+    for k in 0..cols * rows {
+        let (x, y) = (0.3 + 1.2 * (k % cols) as f32, 0.4 + 1.2 * (k / cols) as f32);
+        s.bar((x, y), (x + 0.8, y + 0.3), 70.0, HAIR, 1.0);
+    }
+    for &x in cut_x {
+        s.bar((x, h - 0.55), (x + 0.15, h + 0.6), 70.0, HAIR, 1.0);
+    }
+    s
+}
+
 // Twenty-four shaft segments with no exit cue at either end (as at a pixel
 // too coarse to show openings, or in drawn test images) count 24, flagged
 // `no_exit_cues`: when most free-standing shafts look cut at both ends the
@@ -126,14 +142,7 @@ fn loose_clippings_among_hairs_are_rejected() {
 // either end: each adds ½ to the density, unlisted.
 #[test]
 fn segments_without_exit_cues_count_and_are_flagged() {
-    let mut s = Scene::new(7.5, 5.0, 5.0);
-    for k in 0..24 {
-        let (x, y) = (0.3 + 1.2 * (k % 6) as f32, 0.4 + 1.2 * (k / 6) as f32);
-        s.bar((x, y), (x + 0.8, y + 0.3), 70.0, HAIR, 1.0);
-    }
-    s.bar((0.45, 4.45), (0.6, 5.6), 70.0, HAIR, 1.0);
-    s.bar((3.45, 4.45), (3.6, 5.6), 70.0, HAIR, 1.0);
-    let a = s.analyse();
+    let a = exitless_segments(6, 4, &[0.45, 3.45]).analyse();
     assert_eq!(count(&a), 24, "{:?}", a.components);
     assert!(
         a.qc_flags.iter().any(|f| f == "no_exit_cues"),
@@ -145,16 +154,10 @@ fn segments_without_exit_cues_count_and_are_flagged() {
 }
 
 // The same segments, too few to judge: twelve free-standing shafts cut at
-// both ends are clippings, and the frame-cut ones have their exits outside.
+// both ends are clippings, and the frame-cut one has its exit outside.
 #[test]
 fn a_few_segments_without_exit_cues_are_clippings() {
-    let mut s = Scene::new(5.0, 4.0, 5.0);
-    for k in 0..12 {
-        let (x, y) = (0.3 + 1.2 * (k % 4) as f32, 0.4 + 1.2 * (k / 4) as f32);
-        s.bar((x, y), (x + 0.8, y + 0.3), 70.0, HAIR, 1.0);
-    }
-    s.bar((0.45, 3.45), (0.6, 4.6), 70.0, HAIR, 1.0);
-    let a = s.analyse();
+    let a = exitless_segments(4, 3, &[0.45]).analyse();
     assert_eq!(count(&a), 0, "{:?}", a.components);
     assert_eq!(a.density_per_cm2, 0.0);
     assert!(!a.qc_flags.iter().any(|f| f == "no_exit_cues"));
