@@ -420,20 +420,13 @@ pub fn fill_cracks(
 /// region's pixel nearest to its centroid and stepping half a pixel each
 /// way until leaving `on` or the crop. `region` must be non-empty and `on`.
 fn band_across(on: &[bool], w: usize, region: &[usize]) -> f64 {
-    let n = region.len() as f64;
     let at = |i: usize| ((i % w) as f64, (i / w) as f64);
-    let (mx, my) = region
-        .iter()
-        .map(|&i| at(i))
-        .fold((0.0, 0.0), |s, p| (s.0 + p.0 / n, s.1 + p.1 / n));
-    let (mut sxx, mut syy, mut sxy) = (0f64, 0f64, 0f64);
-    for &i in region {
-        let (dx, dy) = (at(i).0 - mx, at(i).1 - my);
-        sxx += dx * dx;
-        syy += dy * dy;
-        sxy += dx * dy;
-    }
-    let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let Some(([mx, my], theta)) = super::measure::principal_axis(region.iter().map(|&i| {
+        let (x, y) = at(i);
+        [x, y]
+    })) else {
+        return 0.0;
+    };
     let (vx, vy) = (-theta.sin(), theta.cos());
     let d2 = |i: usize| (at(i).0 - mx).powi(2) + (at(i).1 - my).powi(2);
     let mid = region

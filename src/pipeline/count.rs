@@ -275,19 +275,12 @@ fn segments_by(
             break;
         }
         // Least-squares (principal axis) fit of the run.
-        let n = idx.len() as f32;
-        let (mx, my) = idx
-            .iter()
-            .fold((0f32, 0f32), |a, &i| (a.0 + pts[i][0], a.1 + pts[i][1]));
-        let (mx, my) = (mx / n, my / n);
-        let (mut sxx, mut syy, mut sxy) = (0f32, 0f32, 0f32);
-        for &i in &idx {
-            let (dx, dy) = (pts[i][0] - mx, pts[i][1] - my);
-            sxx += dx * dx;
-            syy += dy * dy;
-            sxy += dx * dy;
-        }
-        let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let Some(([mx, my], theta)) =
+            measure::principal_axis(idx.iter().map(|&i| pts[i].map(f64::from)))
+        else {
+            break;
+        };
+        let (mx, my, theta) = (mx as f32, my as f32, theta as f32);
         let (c, s) = (theta.cos(), theta.sin());
         let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
         for &i in &idx {
@@ -315,6 +308,10 @@ fn segments_by(
     }
     out
 }
+
+/// A run of skeleton points: its length, pixels, and the indices of its
+/// points in order along the line.
+type Run = (f32, Vec<usize>);
 
 /// Directions [`RunSearch`] tries: `k·π/90`, `k` in `0..DIRECTIONS`.
 const DIRECTIONS: usize = 90;
@@ -379,20 +376,29 @@ impl RunSearch {
     /// full search.
     fn longest(&mut self, pts: &[[f32; 2]], tol: f32, gap_px: f32) -> Option<(f32, Vec<usize>)> {
         // A length some run reaches: the best of the PROBES directions with
-        // the greatest bounds.
+        // the greatest bounds, each searched whole and kept for its turn.
         let mut order: [usize; DIRECTIONS] = std::array::from_fn(|k| k);
         order.sort_by(|&a, &b| self.bound[b].total_cmp(&self.bound[a]));
-        let mut probe = None;
+        let mut probed: [Option<Option<Run>>; DIRECTIONS] = std::array::from_fn(|_| None);
+        let mut floor = 0f32;
         for &k in &order[..PROBES] {
-            self.bound[k] = self.direction(k, pts, tol, gap_px, 0.0, &mut probe);
+            let mut own = None;
+            self.bound[k] = self.direction(k, pts, tol, gap_px, 0.0, &mut own);
+            floor = floor.max(own.as_ref().map_or(0.0, |b| b.0));
+            probed[k] = Some(own);
         }
-        let floor = probe.as_ref().map_or(0.0, |b| b.0);
+        // In direction order, a direction's first longest run replaces the
+        // best only when longer, so taking a probed direction's own best in
+        // its turn gives what searching it again would.
         let mut best: Option<(f32, Vec<usize>)> = None;
-        for k in 0..DIRECTIONS {
-            if self.bound[k] < floor {
-                continue;
+        for (k, slot) in probed.iter_mut().enumerate() {
+            if let Some(own) = slot.take() {
+                if let Some(r) = own.filter(|r| best.as_ref().is_none_or(|bb| r.0 > bb.0)) {
+                    best = Some(r);
+                }
+            } else if self.bound[k] >= floor {
+                self.bound[k] = self.direction(k, pts, tol, gap_px, floor, &mut best);
             }
-            self.bound[k] = self.direction(k, pts, tol, gap_px, floor, &mut best);
         }
         best
     }
@@ -1225,10 +1231,8 @@ pub fn count(
                 let sc = f64::from(score[free]);
                 if sc >= cfg.exit_min_score {
                     (free, 1.0)
-                } else if sc <= cfg.tip_max_score {
-                    cut_tip = true;
-                    (free, cfg.border_ambiguous_weight)
                 } else {
+                    cut_tip = sc <= cfg.tip_max_score;
                     (free, cfg.border_ambiguous_weight)
                 }
             }
@@ -1584,6 +1588,32 @@ mod tests {
         best
     }
 
+    /// Skeleton points of `scatter` and of straight `lines` `(x0, y0, x1,
+    /// y1, thick)`, sorted and without repeats. Thick lines (a pixel right of
+    /// and below each) put points of equal position in neighbouring bands,
+    /// where tie order matters.
+    fn drawn(lines: &[(u32, u32, u32, u32, bool)], scatter: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+        let mut pts = scatter;
+        for &(x0, y0, x1, y1, thick) in lines {
+            let n = x0.abs_diff(x1).max(y0.abs_diff(y1)).max(1);
+            let at = |a: u32, b: u32, t: u32| {
+                (f64::from(a) + f64::from(t) / f64::from(n) * (f64::from(b) - f64::from(a))).round()
+                    as u32
+            };
+            for t in 0..=n {
+                let (x, y) = (at(x0, x1, t), at(y0, y1, t));
+                pts.push((x, y));
+                if thick {
+                    pts.push((x + 1, y));
+                    pts.push((x, y + 1));
+                }
+            }
+        }
+        pts.sort_unstable();
+        pts.dedup();
+        pts
+    }
+
     /// Horizontal skeleton lines `(y, x0, len)`, one pixel apart.
     fn lines(rows: &[(u32, u32, u32)]) -> Vec<(u32, u32)> {
         rows.iter()
@@ -1651,23 +1681,7 @@ mod tests {
             lines in proptest::collection::vec((0u32..60, 0u32..60, 0u32..60, 0u32..60, any::<bool>()), 0..4),
             scatter in proptest::collection::vec((0u32..60, 0u32..60), 0..30),
         ) {
-            let mut pts: Vec<(u32, u32)> = scatter;
-            // Thick lines (a second pixel beside each) put points of equal
-            // position in neighbouring bands, where tie order matters.
-            for (x0, y0, x1, y1, thick) in lines {
-                let n = x0.abs_diff(x1).max(y0.abs_diff(y1)).max(1);
-                for t in 0..=n {
-                    let x = (f64::from(x0) + f64::from(t) / f64::from(n) * (f64::from(x1) - f64::from(x0))).round() as u32;
-                    let y = (f64::from(y0) + f64::from(t) / f64::from(n) * (f64::from(y1) - f64::from(y0))).round() as u32;
-                    pts.push((x, y));
-                    if thick {
-                        pts.push((x + 1, y));
-                        pts.push((x, y + 1));
-                    }
-                }
-            }
-            pts.sort_unstable();
-            pts.dedup();
+            let pts = drawn(&lines, scatter);
             let pts: Vec<[f32; 2]> = pts.iter().map(|&(x, y)| [x as f32, y as f32]).collect();
             let fast = RunSearch::default().longest(&pts, 1.5, 6.0);
             let slow = longest_run_reference(&pts, 1.5, 6.0);
@@ -1688,20 +1702,7 @@ mod tests {
             scatter in proptest::collection::vec((0u32..120, 0u32..120), 0..40),
             min_len in 4.0f32..30.0,
         ) {
-            let mut pts: Vec<(u32, u32)> = scatter;
-            for (x0, y0, x1, y1, thick) in lines {
-                let n = x0.abs_diff(x1).max(y0.abs_diff(y1)).max(1);
-                for t in 0..=n {
-                    let x = (f64::from(x0) + f64::from(t) / f64::from(n) * (f64::from(x1) - f64::from(x0))).round() as u32;
-                    let y = (f64::from(y0) + f64::from(t) / f64::from(n) * (f64::from(y1) - f64::from(y0))).round() as u32;
-                    pts.push((x, y));
-                    if thick {
-                        pts.push((x + 1, y));
-                    }
-                }
-            }
-            pts.sort_unstable();
-            pts.dedup();
+            let pts = drawn(&lines, scatter);
             let fast = extract_segments(&pts, 1.5, 6.0, 2.0, min_len);
             let slow = segments_by(&pts, 1.5, 6.0, 2.0, min_len, longest_run_reference);
             prop_assert_eq!(fast, slow);

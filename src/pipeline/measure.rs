@@ -231,6 +231,39 @@ pub fn centre_profile(hairness: &GrayF32, poly: &[[f32; 2]], step_px: f32) -> Ve
         .collect()
 }
 
+/// Centroid and principal-axis angle (radians, from the x axis) of a point
+/// set, from its second moments (Gonzalez R. C., Woods R. E., Digital Image
+/// Processing, 4th ed., §11.4): the least-squares line through the points.
+/// `None` for no points.
+///
+/// # Examples
+/// ```
+/// use trichometry::pipeline::measure::principal_axis;
+/// let (c, theta) = principal_axis([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]].into_iter()).unwrap();
+/// assert_eq!(c, [1.0, 1.0]);
+/// assert!((theta - std::f64::consts::FRAC_PI_4).abs() < 1e-12);
+/// ```
+pub fn principal_axis(points: impl Iterator<Item = [f64; 2]> + Clone) -> Option<([f64; 2], f64)> {
+    let (mut n, mut sx, mut sy) = (0usize, 0f64, 0f64);
+    for p in points.clone() {
+        n += 1;
+        sx += p[0];
+        sy += p[1];
+    }
+    if n == 0 {
+        return None;
+    }
+    let (mx, my) = (sx / n as f64, sy / n as f64);
+    let (mut sxx, mut syy, mut sxy) = (0f64, 0f64, 0f64);
+    for p in points {
+        let (dx, dy) = (p[0] - mx, p[1] - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    Some(([mx, my], 0.5 * (2.0 * sxy).atan2(sxx - syy)))
+}
+
 /// Length of a polyline in pixels.
 pub fn polyline_length(poly: &[[f32; 2]]) -> f32 {
     poly.windows(2)
