@@ -108,6 +108,13 @@ pub struct CountConfig {
     /// its centre profile), or half its median contrast if that is higher:
     /// a sub-surface shadow beyond the exit is fainter. Default: 0.6.
     pub exit_full_contrast: f64,
+    /// A shaft's centre line that falls below this share of its full
+    /// contrast for at least a shaft width, between two stretches of
+    /// similar contrast (within `shadow_contrast_ratio`), crosses bare skin:
+    /// it is two shafts joined end to end, and is split there (a piece
+    /// shorter than a segment is what a crossing left, and is dropped).
+    /// 0 turns the rule off. Default: 0.2.
+    pub skin_gap_contrast: f64,
 }
 
 impl Default for CountConfig {
@@ -126,6 +133,7 @@ impl Default for CountConfig {
             unclipped_length_um: 3000.0,
             min_diameter_um: 8.0,
             exit_full_contrast: 0.6,
+            skin_gap_contrast: 0.2,
             shadow_contrast_ratio: 0.4,
             shadow_reach_widths: 2.0,
             min_shaft_contrast_sigma: 4.0,
@@ -153,6 +161,7 @@ impl CountConfig {
         pos(self.min_shaft_contrast, "count.min_shaft_contrast")?;
         let fraction = crate::config::require_fraction;
         fraction(self.exit_full_contrast, "count.exit_full_contrast")?;
+        fraction(self.skin_gap_contrast, "count.skin_gap_contrast")?;
         fraction(self.shadow_contrast_ratio, "count.shadow_contrast_ratio")?;
         fraction(
             self.border_ambiguous_weight,
@@ -571,6 +580,71 @@ impl ComponentMask {
         );
         x >= 0 && y >= 0 && x < self.w && y < self.h && self.on[(y * self.w + x) as usize]
     }
+}
+
+/// Splits a shaft's polyline where its centre line crosses bare skin: a run
+/// of at least one shaft width (`width_px`, and two samples) where the
+/// hairness falls below `gap_contrast` × the shaft's full contrast (the 90th
+/// percentile of its centre profile), between two stretches whose median
+/// contrasts are within `similar` of each other. A hair does
+/// not cross skin: such a line is two shafts meeting end to end, joined by
+/// the segment search across the gap (aligned clipped hairs of a
+/// phototrichogram, a tip pointing at another hair's exit). A much fainter
+/// stretch beyond the gap is the shaft's own sub-surface part or shadow,
+/// and does not split. Returns the two pieces (as sample points every
+/// `step_px`), each `None` when shorter than `min_len_px`: a short stretch
+/// beyond a gap is what a crossing shaft left of the skeleton. `None`
+/// when there is no such gap; `gap_contrast` 0 never splits.
+fn split_at_skin_gap(
+    poly: &[[f32; 2]],
+    hairness: &GrayF32,
+    step_px: f32,
+    width_px: f32,
+    min_len_px: f32,
+    gap_contrast: f32,
+    similar: f32,
+) -> Option<[Option<Vec<[f32; 2]>>; 2]> {
+    if gap_contrast <= 0.0 {
+        return None;
+    }
+    let pts = measure::walk(poly, step_px);
+    let centre: Vec<f32> = pts
+        .iter()
+        .map(|&(p, _)| measure::sample(hairness, p[0], p[1]))
+        .collect();
+    let full = quantile(&centre, 0.9)?;
+    if full <= 0.0 {
+        return None;
+    }
+    let low = gap_contrast * full;
+    let need = ((width_px / step_px).ceil() as usize).max(2);
+    let min_samples = (min_len_px / step_px).ceil() as usize;
+    let n = centre.len();
+    let mut i = 0;
+    while i < n {
+        if centre[i] >= low {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && centre[i] < low {
+            i += 1;
+        }
+        // A run that reaches an end is a fading exit or tip, not a gap.
+        if start == 0 || i == n || i - start < need {
+            continue;
+        }
+        let l = quantile(&centre[..start], 0.5)?;
+        let r = quantile(&centre[i..], 0.5)?;
+        if l.min(r) >= similar * l.max(r) {
+            let piece = |range: std::ops::Range<usize>| -> Option<Vec<[f32; 2]>> {
+                (range.len() >= min_samples.max(2))
+                    .then(|| pts[range].iter().map(|&(p, _)| p).collect())
+            };
+            return Some([piece(0..start), piece(i..n)]);
+        }
+    }
+    None
 }
 
 /// Moves each end of a shaft's centre line outward along its direction to
@@ -1006,8 +1080,26 @@ pub fn count(
             cfg.max_bend_deg as f32,
         );
         let blob = ComponentMask::new(c);
-        for mut poly in polys {
-            extend_ends(&mut poly, &blob, wpx);
+        let mut queue: Vec<(Vec<[f32; 2]>, bool)> =
+            polys.into_iter().rev().map(|p| (p, true)).collect();
+        while let Some((mut poly, fresh)) = queue.pop() {
+            if fresh {
+                extend_ends(&mut poly, &blob, wpx);
+            }
+            if let Some([left, right]) = split_at_skin_gap(
+                &poly,
+                hairness,
+                step,
+                wpx,
+                seg_min,
+                cfg.skin_gap_contrast as f32,
+                cfg.shadow_contrast_ratio as f32,
+            ) {
+                // Pieces shorter than a segment are what a crossing left.
+                queue.extend(right.map(|p| (p, false)));
+                queue.extend(left.map(|p| (p, false)));
+                continue;
+            }
             let widths: Vec<f32> = width_sections(hairness, &poly, step, max_half)
                 .into_iter()
                 .map(|w| w.unwrap_or(f32::NAN))
@@ -1641,6 +1733,65 @@ mod tests {
         assert_eq!(segs.len(), 14);
         let few = extract_segments(&lines(&rows[8..]), 1.5, 6.0, 3.0, 30.0);
         assert_eq!(few.len(), 12);
+    }
+
+    /// A hairness map with horizontal bars `(x0, x1, value)` 6 px thick
+    /// along y = 20 on zero skin.
+    fn bars(spans: &[(u32, u32, f32)]) -> GrayF32 {
+        GrayF32::from_fn(140, 40, |x, y| {
+            let v = spans
+                .iter()
+                .find(|&&(a, b, _)| (a..b).contains(&x) && (17..23).contains(&y))
+                .map_or(0.0, |s| s.2);
+            image::Luma([v])
+        })
+    }
+
+    /// [`split_at_skin_gap`] along y = 20 from x = 5 to `x1`.
+    fn split(h: &GrayF32, x1: f32, min_len: f32) -> Option<[Option<Vec<[f32; 2]>>; 2]> {
+        split_at_skin_gap(&[[5.0, 20.0], [x1, 20.0]], h, 1.0, 6.0, min_len, 0.2, 0.4)
+    }
+
+    #[test]
+    fn two_shafts_end_to_end_split_at_the_skin_between() {
+        let [Some(left), Some(right)] =
+            split(&bars(&[(0, 55, 1.0), (75, 140, 0.8)]), 124.0, 10.0).unwrap()
+        else {
+            panic!("both pieces are shafts");
+        };
+        // The pieces end where the skin starts, at the bars' ends.
+        assert!(
+            (left[left.len() - 1][0] - 54.0).abs() <= 1.0,
+            "{:?}",
+            left.last()
+        );
+        assert!((right[0][0] - 75.0).abs() <= 1.0, "{:?}", right.first());
+        assert_eq!(left[0], [5.0, 20.0]);
+    }
+
+    #[test]
+    fn a_whole_shaft_a_faint_continuation_or_a_narrow_gap_do_not_split() {
+        assert!(split(&bars(&[(0, 140, 1.0)]), 124.0, 10.0).is_none());
+        // Beyond the gap, a stretch at 0.15 of the shaft's contrast: its shadow.
+        assert!(split(&bars(&[(0, 55, 1.0), (75, 140, 0.15)]), 124.0, 10.0).is_none());
+        // A gap narrower than the shaft (4 px < 6 px): a dip, not skin.
+        assert!(split(&bars(&[(0, 55, 1.0), (59, 140, 1.0)]), 124.0, 10.0).is_none());
+        // Rule off.
+        let h = bars(&[(0, 55, 1.0), (75, 140, 1.0)]);
+        assert!(
+            split_at_skin_gap(&[[5.0, 20.0], [124.0, 20.0]], &h, 1.0, 6.0, 10.0, 0.0, 0.4)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_short_stretch_beyond_a_gap_is_dropped() {
+        // 10 px beyond the gap, with segments of at least 20 px: residue.
+        let [Some(left), None] = split(&bars(&[(0, 55, 1.0), (75, 85, 1.0)]), 84.0, 20.0).unwrap()
+        else {
+            panic!("the long piece stays, the short one goes");
+        };
+        assert!((left[left.len() - 1][0] - 54.0).abs() <= 1.0);
     }
 
     #[test]
