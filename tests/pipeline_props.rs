@@ -150,7 +150,7 @@ fn quiet_around(gray: &GrayImage, median: u8, x: u32, y: u32, r: u32) -> bool {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: three specks on quiet skin of Mixed seed 3730 with capture effects (0.0273 cm², 5 µm/px) move the noise level by 1e-5 of itself; one pixel of a component that merges most of the field flips, and the component reads 9 hairs instead of 10"]
+    #[ignore = "fails on the current pipeline: two specks (1 and 4 px) on quiet skin of clean UnitsCrossings seed 4455 (0.0271 cm², 5 µm/px) leave the count at 12 but change which hairs the one component that merges most of the field is split into"]
     fn small_specks_change_nothing(
         f in field(),
         specks in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 1u32..=2, 1u32..=2), 1..16),
@@ -239,7 +239,7 @@ fn scale_tolerance(n_full: usize) -> f64 {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: clean Mixed seed 1624, 0.0076 cm², reads 399 hairs/cm² (3 hairs) at 2.5 µm/px and 931 (7) after 2x downsampling with the pixel size doubled (tolerance max(1 hair, 20%))"]
+    #[ignore = "fails on the current pipeline: clean Mixed seed 1700, 0.0050 cm², reads 4 hairs at 2.5 µm/px and 2 after 2x downsampling with the pixel size doubled (tolerance max(1 hair, 20%)); 20 of 300 such fields (isolated and mixed, 0.005-0.008 cm²) fail, all mixed; in the two examined, the 2.5 µm/px count was high: a band of crossing shafts read as four parallel hairs, and the skin's network as faint shafts"]
     fn density_equivariant_under_2x_downsampling(
         scenario in prop_oneof![Just(Scenario::Isolated), Just(Scenario::Mixed)],
         seed in 0u64..10_000,
