@@ -581,3 +581,58 @@ fn thin_ruler_lines_are_not_hairs() {
         .unwrap();
     assert!(count(&off) > 1, "{:?}", off.components);
 }
+
+// Where shafts cross, the skeleton can leave a short piece between them
+// whose measured width is that of the crossing, not of a hair. On five
+// generated crossing fields, what `count.bridge_max_length_widths` removes
+// is such a piece: wider than any hair the generator draws (100 µm), with no
+// true exit within max(2 diameters, 100 µm) of its exit (the evaluation's
+// matching gate).
+#[test]
+fn crossing_bridges_removed_are_not_hairs() {
+    use trichometry::synth::{generate_with_params, Scenario};
+    let on = Pipeline::new(Config::default()).unwrap();
+    let mut cfg = Config::default();
+    cfg.count.bridge_max_length_widths = 0.0;
+    let off = Pipeline::new(cfg).unwrap();
+    let mut removed = 0;
+    for seed in [7u64, 8, 16, 25, 33] {
+        let mut params = Scenario::UnitsCrossings.params().clean();
+        params.field_cm2 = [0.03; 2];
+        params.jpeg_quality = None;
+        let field = generate_with_params(&params, "units_crossings", seed, 0).unwrap();
+        let um = field.truth.pixel_size_um;
+        let img = DynamicImage::ImageRgb8(field.image);
+        let scale = PixelScale::new(um).unwrap();
+        let kept = on.analyse(&img, scale, None).unwrap();
+        let all = off.analyse(&img, scale, None).unwrap();
+        assert!(
+            kept.components
+                .iter()
+                .any(|c| c.reason.contains("crossing_bridge")),
+            "seed {seed}"
+        );
+        let same = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]) < 1e-6;
+        for h in &all.hairs {
+            if kept
+                .hairs
+                .iter()
+                .any(|k| same(k.exit, h.exit) && same(k.tip, h.tip))
+            {
+                continue;
+            }
+            removed += 1;
+            assert!(h.diameter_um > 100.0, "seed {seed}: {h:?}");
+            for t in &field.truth.hairs {
+                let gate = (2.0 * t.diameter_um).max(100.0) / um;
+                let d = (t.exit[0] - h.exit[0]).hypot(t.exit[1] - h.exit[1]);
+                assert!(
+                    d > gate,
+                    "seed {seed}: {h:?} is {d:.0} px from true hair {}",
+                    t.id
+                );
+            }
+        }
+    }
+    assert!(removed >= 5, "{removed}");
+}

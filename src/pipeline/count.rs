@@ -115,6 +115,11 @@ pub struct CountConfig {
     /// shorter than a segment is what a crossing left, and is dropped).
     /// 0 turns the rule off. Default: 0.2.
     pub skin_gap_contrast: f64,
+    /// A shaft that meets other shafts of its component at both ends and is
+    /// shorter than this many of its own (median) widths is the piece of
+    /// skeleton a crossing or a fork leaves between them, not a hair.
+    /// 0 turns the rule off. Default: 2.5.
+    pub bridge_max_length_widths: f64,
 }
 
 impl Default for CountConfig {
@@ -134,6 +139,7 @@ impl Default for CountConfig {
             min_diameter_um: 8.0,
             exit_full_contrast: 0.6,
             skin_gap_contrast: 0.2,
+            bridge_max_length_widths: 2.5,
             shadow_contrast_ratio: 0.4,
             shadow_reach_widths: 2.0,
             min_shaft_contrast_sigma: 4.0,
@@ -162,6 +168,10 @@ impl CountConfig {
         let fraction = crate::config::require_fraction;
         fraction(self.exit_full_contrast, "count.exit_full_contrast")?;
         fraction(self.skin_gap_contrast, "count.skin_gap_contrast")?;
+        crate::config::require_non_negative(
+            self.bridge_max_length_widths,
+            "count.bridge_max_length_widths",
+        )?;
         fraction(self.shadow_contrast_ratio, "count.shadow_contrast_ratio")?;
         fraction(
             self.border_ambiguous_weight,
@@ -1310,6 +1320,12 @@ pub fn count(
         }
         if len_px < min_len_px {
             comp_reason[s.component].push("too_short");
+            continue;
+        }
+        // A short, wide piece meeting other shafts at both ends is the
+        // skeleton's bridge between them where they cross or fork.
+        if shared[0] && shared[1] && len_px < cfg.bridge_max_length_widths as f32 * wpx {
+            comp_reason[s.component].push("crossing_bridge");
             continue;
         }
         let (mut loose, mut cut_tip) = (false, false);
