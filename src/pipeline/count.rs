@@ -594,11 +594,12 @@ impl ComponentMask {
 
 /// Splits a shaft's polyline where its centre line crosses bare skin: a run
 /// of at least one shaft width (`width_px`, and two samples) where the
-/// hairness falls below `gap_contrast` × the shaft's full contrast (the 90th
-/// percentile of its centre profile), between two stretches whose median
-/// contrasts are within `similar` of each other. A hair does
-/// not cross skin: such a line is two shafts meeting end to end, joined by
-/// the segment search across the gap (aligned clipped hairs of a
+/// centre profile `centre` (the hairness every `step_px` along `poly`, as
+/// [`centre_profile`] reads it) falls below `gap_contrast` × the shaft's
+/// full contrast (its 90th percentile), between two stretches whose median
+/// contrasts are within `similar` of each other. A hair does not cross
+/// skin: such a line is two shafts meeting end to end, joined by the
+/// segment search across the gap (aligned clipped hairs of a
 /// phototrichogram, a tip pointing at another hair's exit). A much fainter
 /// stretch beyond the gap is the shaft's own sub-surface part or shadow,
 /// and does not split. Returns the two pieces (as sample points every
@@ -607,7 +608,7 @@ impl ComponentMask {
 /// when there is no such gap; `gap_contrast` 0 never splits.
 fn split_at_skin_gap(
     poly: &[[f32; 2]],
-    hairness: &GrayF32,
+    centre: &[f32],
     step_px: f32,
     width_px: f32,
     min_len_px: f32,
@@ -617,12 +618,7 @@ fn split_at_skin_gap(
     if gap_contrast <= 0.0 {
         return None;
     }
-    let pts = measure::walk(poly, step_px);
-    let centre: Vec<f32> = pts
-        .iter()
-        .map(|&(p, _)| measure::sample(hairness, p[0], p[1]))
-        .collect();
-    let full = quantile(&centre, 0.9)?;
+    let full = quantile(centre, 0.9)?;
     if full <= 0.0 {
         return None;
     }
@@ -647,6 +643,10 @@ fn split_at_skin_gap(
         let l = quantile(&centre[..start], 0.5)?;
         let r = quantile(&centre[i..], 0.5)?;
         if l.min(r) >= similar * l.max(r) {
+            let pts = measure::walk(poly, step_px);
+            if pts.len() != n {
+                return None;
+            }
             let piece = |range: std::ops::Range<usize>| -> Option<Vec<[f32; 2]>> {
                 (range.len() >= min_samples.max(2))
                     .then(|| pts[range].iter().map(|&(p, _)| p).collect())
@@ -1090,15 +1090,20 @@ pub fn count(
             cfg.max_bend_deg as f32,
         );
         let blob = ComponentMask::new(c);
-        let mut queue: Vec<(Vec<[f32; 2]>, bool)> =
-            polys.into_iter().rev().map(|p| (p, true)).collect();
-        while let Some((mut poly, fresh)) = queue.pop() {
-            if fresh {
-                extend_ends(&mut poly, &blob, wpx);
-            }
+        // Ends extended first; pieces split off at skin gaps keep theirs.
+        let mut queue: Vec<Vec<[f32; 2]>> = polys
+            .into_iter()
+            .rev()
+            .map(|mut p| {
+                extend_ends(&mut p, &blob, wpx);
+                p
+            })
+            .collect();
+        while let Some(poly) = queue.pop() {
+            let centre = centre_profile(hairness, &poly, step);
             if let Some([left, right]) = split_at_skin_gap(
                 &poly,
-                hairness,
+                &centre,
                 step,
                 wpx,
                 seg_min,
@@ -1106,8 +1111,8 @@ pub fn count(
                 cfg.shadow_contrast_ratio as f32,
             ) {
                 // Pieces shorter than a segment are what a crossing left.
-                queue.extend(right.map(|p| (p, false)));
-                queue.extend(left.map(|p| (p, false)));
+                queue.extend(right);
+                queue.extend(left);
                 continue;
             }
             let widths: Vec<f32> = width_sections(hairness, &poly, step, max_half)
@@ -1115,7 +1120,6 @@ pub fn count(
                 .map(|w| w.unwrap_or(f32::NAN))
                 .collect();
             let clear = section_clear(&poly, step, wpx + 1.0, visible);
-            let centre = centre_profile(hairness, &poly, step);
             let nw = widths.len();
             // Missing widths (NaN) are skipped by `quantile`.
             let inner = if nw >= 10 {
@@ -1763,9 +1767,21 @@ mod tests {
         })
     }
 
-    /// [`split_at_skin_gap`] along y = 20 from x = 5 to `x1`.
+    /// [`split_at_skin_gap`] along y = 20 from x = 5 to `x1`, contrast
+    /// `gap`, on the centre profile read from `h`.
+    fn split_with(
+        h: &GrayF32,
+        x1: f32,
+        min_len: f32,
+        gap: f32,
+    ) -> Option<[Option<Vec<[f32; 2]>>; 2]> {
+        let poly = [[5.0, 20.0], [x1, 20.0]];
+        let centre = centre_profile(h, &poly, 1.0);
+        split_at_skin_gap(&poly, &centre, 1.0, 6.0, min_len, gap, 0.4)
+    }
+
     fn split(h: &GrayF32, x1: f32, min_len: f32) -> Option<[Option<Vec<[f32; 2]>>; 2]> {
-        split_at_skin_gap(&[[5.0, 20.0], [x1, 20.0]], h, 1.0, 6.0, min_len, 0.2, 0.4)
+        split_with(h, x1, min_len, 0.2)
     }
 
     #[test]
@@ -1794,10 +1810,8 @@ mod tests {
         assert!(split(&bars(&[(0, 55, 1.0), (59, 140, 1.0)]), 124.0, 10.0).is_none());
         // Rule off.
         let h = bars(&[(0, 55, 1.0), (75, 140, 1.0)]);
-        assert!(
-            split_at_skin_gap(&[[5.0, 20.0], [124.0, 20.0]], &h, 1.0, 6.0, 10.0, 0.0, 0.4)
-                .is_none()
-        );
+        assert!(split_with(&h, 124.0, 10.0, 0.2).is_some());
+        assert!(split_with(&h, 124.0, 10.0, 0.0).is_none());
     }
 
     #[test]
