@@ -600,7 +600,8 @@ fn crossing_bridges_removed_are_not_hairs() {
         let mut params = Scenario::UnitsCrossings.params().clean();
         params.field_cm2 = [0.03; 2];
         params.jpeg_quality = None;
-        let field = generate_with_params(&params, "units_crossings", seed, 0).unwrap();
+        let field =
+            generate_with_params(&params, Scenario::UnitsCrossings.name(), seed, 0).unwrap();
         let um = field.truth.pixel_size_um;
         let img = DynamicImage::ImageRgb8(field.image);
         let scale = PixelScale::new(um).unwrap();
