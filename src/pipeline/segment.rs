@@ -400,47 +400,12 @@ pub fn ridge_responses(
             let up = &g[((yc - 1) % 3) * wu..((yc - 1) % 3 + 1) * wu];
             let cu = &g[(yc % 3) * wu..(yc % 3 + 1) * wu];
             let dn = &g[(y % 3) * wu..(y % 3 + 1) * wu];
-            let (ul, ur) = (&up[..n], &up[2..]);
-            let (cl, cc, cr) = (&cu[..n], &cu[1..=n], &cu[2..]);
-            let (dl, dc, dr) = (&dn[..n], &dn[1..=n], &dn[2..]);
-            let uc = &up[1..=n];
             let [bp, bn] = &mut bound;
             let [qp, qn] = &mut expo;
-            for k in 0..n {
-                let c = cc[k];
-                let dxx = cr[k] - 2.0 * c + cl[k];
-                let dyy = dc[k] - 2.0 * c + uc[k];
-                let dxy = (dr[k] - dl[k] - ur[k] + ul[k]) / 4.0;
-                let tr = dxx + dyy;
-                let disc = ((dxx - dyy) * (dxx - dyy) + 4.0 * dxy * dxy).sqrt();
-                let (e1, e2) = ((tr + disc) / 2.0, (tr - disc) / 2.0);
-                // |λ1| ≤ |λ2|. The negated image has eigenvalues −e2 ≥ −e1.
-                let (l1, l2) = if e1.abs() <= e2.abs() {
-                    (e1, e2)
-                } else {
-                    (e2, e1)
-                };
-                bp[k] = if l2 >= 0.0 {
-                    f32::NEG_INFINITY
-                } else {
-                    s2 * (-l2)
-                };
-                let rb = l1 / l2;
-                qp[k] = -(rb * rb) / 0.5;
-                if both {
-                    let (m1, m2) = if e2.abs() <= e1.abs() {
-                        (-e2, -e1)
-                    } else {
-                        (-e1, -e2)
-                    };
-                    bn[k] = if m2 >= 0.0 {
-                        f32::NEG_INFINITY
-                    } else {
-                        s2 * (-m2)
-                    };
-                    let rm = m1 / m2;
-                    qn[k] = -(rm * rm) / 0.5;
-                }
+            if both {
+                hessian_row::<true>([up, cu, dn], s2, [bp, bn], [qp, qn]);
+            } else {
+                hessian_row::<false>([up, cu, dn], s2, [bp, bn], [qp, qn]);
             }
             let row = yc * wu + 1;
             raise(&mut out.as_mut()[row..row + n], &bound[0], &expo[0]);
@@ -450,6 +415,66 @@ pub fn ridge_responses(
         }
     }
     (out, neg)
+}
+
+/// One row of [`ridge_responses`]: from three consecutive rows of the
+/// blurred image (`rows[1]` is the centre), the bound `σ²·(−λ2)` (−∞ where
+/// λ2 ≥ 0) and the exponent `−(λ1/λ2)²/0.5` of each interior pixel, for the
+/// image and, when `BOTH`, for its negation. Every slice is cut to its exact
+/// length first, so the loop has no bounds checks and vectorises; the
+/// arithmetic is the same IEEE operations in the same order, so the bits are
+/// those of a scalar loop.
+#[inline]
+fn hessian_row<const BOTH: bool>(
+    rows: [&[f32]; 3],
+    s2: f32,
+    bound: [&mut [f32]; 2],
+    expo: [&mut [f32]; 2],
+) {
+    let [up, cu, dn] = rows;
+    let n = cu.len().saturating_sub(2);
+    let [bp, bn] = bound;
+    let [qp, qn] = expo;
+    let (bp, bn, qp, qn) = (&mut bp[..n], &mut bn[..n], &mut qp[..n], &mut qn[..n]);
+    let (ul, uc, ur) = (&up[..n], &up[1..=n], &up[2..n + 2]);
+    let (cl, cc, cr) = (&cu[..n], &cu[1..=n], &cu[2..n + 2]);
+    let (dl, dc, dr) = (&dn[..n], &dn[1..=n], &dn[2..n + 2]);
+    for k in 0..n {
+        let c = cc[k];
+        let dxx = cr[k] - 2.0 * c + cl[k];
+        let dyy = dc[k] - 2.0 * c + uc[k];
+        let dxy = (dr[k] - dl[k] - ur[k] + ul[k]) / 4.0;
+        let tr = dxx + dyy;
+        let disc = ((dxx - dyy) * (dxx - dyy) + 4.0 * dxy * dxy).sqrt();
+        let (e1, e2) = ((tr + disc) / 2.0, (tr - disc) / 2.0);
+        // |λ1| ≤ |λ2|. The negated image has eigenvalues −e2 ≥ −e1.
+        let (l1, l2) = if e1.abs() <= e2.abs() {
+            (e1, e2)
+        } else {
+            (e2, e1)
+        };
+        bp[k] = if l2 >= 0.0 {
+            f32::NEG_INFINITY
+        } else {
+            s2 * (-l2)
+        };
+        let rb = l1 / l2;
+        qp[k] = -(rb * rb) / 0.5;
+        if BOTH {
+            let (m1, m2) = if e2.abs() <= e1.abs() {
+                (-e2, -e1)
+            } else {
+                (-e1, -e2)
+            };
+            bn[k] = if m2 >= 0.0 {
+                f32::NEG_INFINITY
+            } else {
+                s2 * (-m2)
+            };
+            let rm = m1 / m2;
+            qn[k] = -(rm * rm) / 0.5;
+        }
+    }
 }
 
 /// `o = max(o, bound·exp(expo))`, skipping the exponential where `bound`
