@@ -871,29 +871,37 @@ impl BackgroundGrid {
     ) -> BackgroundGrid {
         let cell = cell_px(w, h, scale, window_um, cell_um);
         let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
-        // Cell medians, one band of `cell` rows at a time.
+        // Cell medians, one band of `cell` rows at a time. Each cell's
+        // values are kept as integer keys that order like `f32::total_cmp`
+        // (see the window medians below), copied a cell-wide run at a time.
         let mut medians = vec![f32::NAN; (cw * ch) as usize];
-        let cell_of_x: Vec<usize> = (0..w).map(|x| (x / cell) as usize).collect();
-        let mut vals = vec![0f32; w as usize];
-        let mut bins: Vec<Vec<f32>> = (0..cw)
-            .map(|_| Vec::with_capacity((cell * cell) as usize))
-            .collect();
-        let band_len = cell as usize * w as usize;
-        for (cy, band) in visible.chunks(band_len).enumerate() {
+        let (wu, cu) = (w as usize, cell as usize);
+        let mut vals = vec![0f32; wu];
+        let mut bins: Vec<Vec<i32>> = (0..cw).map(|_| Vec::with_capacity(cu * cu)).collect();
+        for (cy, band) in visible.chunks(cu * wu).enumerate() {
             for b in bins.iter_mut() {
                 b.clear();
             }
-            for (i, vis) in band.chunks_exact(w as usize).enumerate() {
-                fill_row(cy * cell as usize + i, &mut vals);
-                for ((&m, &v), &cx) in vis.iter().zip(&vals).zip(&cell_of_x) {
-                    if m != 0 {
-                        bins[cx].push(v);
+            for (i, vis) in band.chunks_exact(wu).enumerate() {
+                fill_row(cy * cu + i, &mut vals);
+                for ((b, vis), vals) in bins.iter_mut().zip(vis.chunks(cu)).zip(vals.chunks(cu)) {
+                    if vis.iter().all(|&m| m != 0) {
+                        b.extend(vals.iter().map(|&v| total_order_key(v)));
+                    } else {
+                        b.extend(
+                            vis.iter()
+                                .zip(vals)
+                                .filter(|(&m, _)| m != 0)
+                                .map(|(_, &v)| total_order_key(v)),
+                        );
                     }
                 }
             }
             for (cx, b) in bins.iter_mut().enumerate() {
-                if let Some(m) = median_mut(b) {
-                    medians[cy * cw as usize + cx] = m;
+                if !b.is_empty() {
+                    let k = b.len() / 2;
+                    medians[cy * cw as usize + cx] =
+                        from_total_order_key(*b.select_nth_unstable(k).1);
                 }
             }
         }
