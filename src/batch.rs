@@ -147,8 +147,18 @@ pub fn process_one(pipeline: &Pipeline, input: &BatchInput, opts: &BatchOptions)
     };
     drop(bytes);
     let roi = input.roi.as_ref().or(opts.roi.as_ref());
+    // Without an overlay to draw, the decoded image is not needed after the
+    // analysis, which may then drop it once it has its posed copy.
+    let mut kept = None;
+    let image = decoded.image;
     let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pipeline.analyse(&decoded.image, scale, roi)
+        if opts.overlay_dir.is_some() {
+            let a = pipeline.analyse(&image, scale, roi);
+            kept = Some(image);
+            a
+        } else {
+            pipeline.analyse_owned(image, scale, roi)
+        }
     }));
     let analysis = match analysed {
         Ok(Ok(a)) => a,
@@ -173,8 +183,8 @@ pub fn process_one(pipeline: &Pipeline, input: &BatchInput, opts: &BatchOptions)
     );
     report.input_sha256 = Some(sha);
     crate::report::fill_from_analysis(&mut report, &analysis, scale, pipeline.config());
-    if let Some(dir) = &opts.overlay_dir {
-        let out = crate::overlay::render_overlay(&decoded.image, &analysis, scale);
+    if let (Some(dir), Some(image)) = (&opts.overlay_dir, &kept) {
+        let out = crate::overlay::render_overlay(image, &analysis, scale);
         let path = dir.join(overlay_file_name(&input.image));
         if out.save(&path).is_err() {
             report.qc_flags.push("overlay_write_failed".to_string());

@@ -637,3 +637,38 @@ fn crossing_bridges_removed_are_not_hairs() {
     }
     assert!(removed >= 5, "{removed}");
 }
+
+// `analyse_owned`, which drops the input once its posed copy exists, gives
+// the analysis `analyse` gives, in every one of the eight poses (so both
+// the identity and the copying path are taken).
+#[test]
+fn owned_analysis_equals_borrowed_in_every_pose() {
+    let mut s = Scene::new(2.0, 1.5, 5.0);
+    s.hair((0.4, 0.5), (1.3, 0.2), 70.0);
+    s.hair((1.2, 1.1), (1.6, 0.6), 50.0);
+    s.hair((0.3, 1.2), (0.9, 1.3), 30.0);
+    let img = DynamicImage::ImageRgb8(s.img.clone());
+    let p = Pipeline::new(Config::default()).unwrap();
+    let scale = PixelScale::new(5.0).unwrap();
+    let turned = [
+        img.clone(),
+        img.rotate90(),
+        img.rotate180(),
+        img.rotate270(),
+        img.fliph(),
+        img.flipv(),
+        img.rotate90().fliph(),
+        img.rotate90().flipv(),
+    ];
+    let mut identity = 0;
+    for t in turned {
+        identity += usize::from(trichometry::pipeline::pose::Pose::canonical(&t).is_identity());
+        let a = p.analyse(&t, scale, None).unwrap();
+        assert_eq!(count(&a), 3);
+        assert_eq!(p.analyse_owned(t, scale, None).unwrap(), a);
+    }
+    assert_eq!(
+        identity, 1,
+        "exactly one of the eight copies is in the canonical pose"
+    );
+}

@@ -125,6 +125,37 @@ impl Pipeline {
         self.analyse_in_pose(image, pose::Pose::canonical(image), scale, roi)
     }
 
+    /// [`Pipeline::analyse`] of an image the caller no longer needs: the
+    /// same analysis, but the input is dropped as soon as its copy in the
+    /// canonical pose exists, so the two are never held together while the
+    /// analysis runs (36 MB less at the peak for a 12 MP RGB image in seven
+    /// poses of eight).
+    ///
+    /// ```
+    /// use trichometry::{Config, Pipeline, calibrate::PixelScale};
+    /// let p = Pipeline::new(Config::default()).unwrap();
+    /// let img = image::DynamicImage::new_rgb8(120, 80);
+    /// let s = PixelScale::new(5.0).unwrap();
+    /// assert_eq!(p.analyse(&img, s, None).unwrap(), p.analyse_owned(img, s, None).unwrap());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Pipeline::analyse`].
+    pub fn analyse_owned(
+        &self,
+        image: DynamicImage,
+        scale: PixelScale,
+        roi: Option<&Roi>,
+    ) -> Result<Analysis> {
+        let pose = pose::Pose::canonical(&image);
+        if pose.is_identity() || image.width() == 0 || image.height() == 0 {
+            return self.analyse_in_pose(&image, pose, scale, roi);
+        }
+        let posed = pose.apply(&image);
+        drop(image);
+        self.analyse_posed(&posed, pose, scale, roi)
+    }
+
     /// [`Pipeline::analyse`] with the image analysed in the given pose rather
     /// than its canonical one; coordinates are still reported in the input's
     /// frame. For stability studies: how much would the analysis change if
@@ -148,14 +179,23 @@ impl Pipeline {
         if image.width() == 0 || image.height() == 0 {
             return Err(Error::invalid_input("image has zero width or height"));
         }
-        // From here on `image` is the input in `pose`; only the identity
-        // pose analyses the caller's pixels without a copy.
-        let posed = if pose.is_identity() {
-            std::borrow::Cow::Borrowed(image)
+        // Only the identity pose analyses the caller's pixels without a copy.
+        if pose.is_identity() {
+            self.analyse_posed(image, pose, scale, roi)
         } else {
-            std::borrow::Cow::Owned(pose.apply(image))
-        };
-        let image: &DynamicImage = &posed;
+            self.analyse_posed(&pose.apply(image), pose, scale, roi)
+        }
+    }
+
+    /// The analysis of `image`, the input already transformed into `pose`
+    /// (non-empty; `pose` is of the input's dimensions).
+    fn analyse_posed(
+        &self,
+        image: &DynamicImage,
+        pose: pose::Pose,
+        scale: PixelScale,
+        roi: Option<&Roi>,
+    ) -> Result<Analysis> {
         let cfg = &self.cfg;
         let mut qc_flags: Vec<String> = Vec::new();
         let pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
