@@ -853,8 +853,12 @@ struct BackgroundGrid {
     cw: u32,
     ch: u32,
     coarse: Vec<f32>,
-    /// Per column: left and right cell, weight of the right one.
-    cols: Vec<(u32, u32, f32)>,
+    /// Runs of columns between the same two cell centres: first column,
+    /// end (exclusive), left cell, right cell.
+    runs: Vec<(usize, usize, usize, usize)>,
+    /// Per column: weight of the left cell (`1 − t`) and of the right one (`t`).
+    left: Vec<f32>,
+    right: Vec<f32>,
 }
 
 impl BackgroundGrid {
@@ -938,19 +942,26 @@ impl BackgroundGrid {
             }
         }
         let cellf = cell as f32;
-        let cols = (0..w)
-            .map(|x| {
-                let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
-                let x0 = fx.floor() as u32;
-                (x0, (x0 + 1).min(cw - 1), fx - x0 as f32)
-            })
-            .collect();
+        let (mut runs, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
+        for x in 0..w {
+            let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
+            let x0 = fx.floor() as u32;
+            let (x0, x1, tx) = (x0 as usize, (x0 + 1).min(cw - 1) as usize, fx - x0 as f32);
+            left.push(1.0 - tx);
+            right.push(tx);
+            match runs.last_mut() {
+                Some((_, end, a, b)) if (*a, *b) == (x0, x1) => *end = x as usize + 1,
+                _ => runs.push((x as usize, x as usize + 1, x0, x1)),
+            }
+        }
         BackgroundGrid {
             cell,
             cw,
             ch,
             coarse,
-            cols,
+            runs,
+            left,
+            right,
         }
     }
 
@@ -962,11 +973,19 @@ impl BackgroundGrid {
         let ty = fy - y0 as f32;
         let r0 = &self.coarse[(y0 * self.cw) as usize..((y0 + 1) * self.cw) as usize];
         let r1 = &self.coarse[(y1 * self.cw) as usize..((y1 + 1) * self.cw) as usize];
-        for (o, &(x0, x1, tx)) in out.iter_mut().zip(&self.cols) {
-            let (x0, x1) = (x0 as usize, x1 as usize);
-            let top = r0[x0] * (1.0 - tx) + r0[x1] * tx;
-            let bot = r1[x0] * (1.0 - tx) + r1[x1] * tx;
-            *o = top * (1.0 - ty) + bot * ty;
+        // One run of columns shares its four cell values, so the loop over
+        // its columns has no gathers and vectorises.
+        for &(start, end, x0, x1) in &self.runs {
+            let (t0, t1, b0, b1) = (r0[x0], r0[x1], r1[x0], r1[x1]);
+            let cols = out[start..end]
+                .iter_mut()
+                .zip(&self.left[start..end])
+                .zip(&self.right[start..end]);
+            for ((o, &l), &r) in cols {
+                let top = t0 * l + t1 * r;
+                let bot = b0 * l + b1 * r;
+                *o = top * (1.0 - ty) + bot * ty;
+            }
         }
     }
 }
