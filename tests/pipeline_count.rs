@@ -672,3 +672,43 @@ fn owned_analysis_equals_borrowed_in_every_pose() {
         "exactly one of the eight copies is in the canonical pose"
     );
 }
+
+// A tangle larger than `components.max_area_um2` is a mesh of thin shafts:
+// it is split into hairs, not rejected as `too_large`; a dark blob of the
+// same area still is. (The limit is lowered so that a small scene holds
+// such a tangle.)
+#[test]
+fn a_tangle_above_the_area_limit_is_split_and_a_blob_is_not() {
+    let mut cfg = Config::default();
+    cfg.components.max_area_um2 = 300_000.0;
+    let mut s = Scene::new(3.0, 3.0, 5.0);
+    for k in 0..3 {
+        let o = 0.9 + 0.6 * k as f32;
+        s.hair((0.5, o), (2.4, o + 0.1), 60.0);
+        s.hair((o + 0.1, 0.5), (o, 2.4), 60.0);
+    }
+    let a = s.analyse_with(cfg.clone(), None);
+    let big: Vec<_> = a
+        .components
+        .iter()
+        .filter(|c| c.area_px as f64 * 25.0 > 300_000.0)
+        .collect();
+    assert_eq!(big.len(), 1, "{:?}", a.components);
+    assert!(!big[0].reason.starts_with("too_large"), "{:?}", big[0]);
+    assert!(
+        (4..=8).contains(&count(&a)),
+        "{} hairs: {:?}",
+        count(&a),
+        a.components
+    );
+
+    let mut blob = Scene::new(3.0, 3.0, 5.0);
+    blob.disc((1.5, 1.5), 500.0, HAIR, 1.0);
+    let b = blob.analyse_with(cfg, None);
+    assert_eq!(count(&b), 0);
+    assert!(
+        b.components.iter().any(|c| c.reason == "too_large"),
+        "{:?}",
+        b.components
+    );
+}

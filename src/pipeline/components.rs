@@ -33,7 +33,10 @@ pub struct ComponentConfig {
     pub connectivity: Connectivity,
     /// Components with area below this are specks (`too_small`), µm². Default: 500 µm².
     pub min_area_um2: f64,
-    /// Components with area above this are not hairs (`too_large`), µm². Default: 4 000 000 µm² (4 mm²).
+    /// Components with area above this are not hairs (`too_large`), µm²,
+    /// unless they are a mesh of thin shafts (mean width, twice the area over
+    /// the boundary length, at most `max_width_um`): a tangle of crossing
+    /// hairs, which the counting stage splits. Default: 4 000 000 µm² (4 mm²).
     pub max_area_um2: f64,
     /// Shortest candidate shaft (skeleton length plus end caps), µm (`too_short`
     /// if below). Default: 100 µm.
@@ -313,6 +316,45 @@ impl Component {
         let sy: f64 = self.pixels.iter().map(|p| f64::from(p.1)).sum();
         (sx / n, sy / n)
     }
+}
+
+/// Mean width of a pixel set as twice its area over its boundary length,
+/// pixels: about the shaft width for a mesh of thin shafts, about the radius
+/// for a disc. The boundary is counted as pixel edges between the set and
+/// the rest (4-neighbours); a shaft of length L has about 2L of them. Cheap
+/// enough to screen a very large component before thinning it.
+///
+/// ```
+/// use trichometry::pipeline::components::boundary_width_px;
+/// // A 100 × 6 bar: area 600, boundary 212 edges.
+/// let bar: Vec<(u32, u32)> = (0..600u32).map(|i| (i % 100, i / 100)).collect();
+/// assert!((boundary_width_px(&bar) - 5.66).abs() < 0.01);
+/// ```
+pub fn boundary_width_px(pixels: &[(u32, u32)]) -> f64 {
+    if pixels.is_empty() {
+        return 0.0;
+    }
+    let (x0, y0) = pixels
+        .iter()
+        .fold((u32::MAX, u32::MAX), |(a, b), &(x, y)| (a.min(x), b.min(y)));
+    let (x1, y1) = pixels
+        .iter()
+        .fold((0, 0), |(a, b), &(x, y)| (a.max(x), b.max(y)));
+    let (w, h) = ((x1 - x0 + 3) as usize, (y1 - y0 + 3) as usize);
+    let mut on = vec![false; w * h];
+    for &(x, y) in pixels {
+        on[(y - y0 + 1) as usize * w + (x - x0 + 1) as usize] = true;
+    }
+    let mut edges = 0usize;
+    for i in w..w * (h - 1) {
+        if on[i] {
+            edges += [i - 1, i + 1, i - w, i + w]
+                .iter()
+                .filter(|&&j| !on[j])
+                .count();
+        }
+    }
+    2.0 * pixels.len() as f64 / edges.max(1) as f64
 }
 
 /// Collects each label's pixels (index `label - 1`).
@@ -609,7 +651,7 @@ pub fn reject_reason(
     if c.area_um2 < cfg.min_area_um2 {
         return Some("too_small");
     }
-    if c.area_um2 > cfg.max_area_um2 {
+    if c.area_um2 > cfg.max_area_um2 && (c.skeleton.is_empty() || c.width_um > cfg.max_width_um) {
         return Some("too_large");
     }
     let round = c.elongation < cfg.min_elongation;
@@ -660,7 +702,9 @@ pub fn components(
     let mut out = Vec::new();
     for (i, px) in pixels_by_label(&labels).into_iter().enumerate() {
         let area = px.len() as f64 * scale.um_per_px() * scale.um_per_px();
-        let thin = area >= cfg.min_area_um2 && area <= cfg.max_area_um2;
+        let thin = area >= cfg.min_area_um2
+            && (area <= cfg.max_area_um2
+                || boundary_width_px(&px) <= scale.um_to_px(cfg.max_width_um));
         let c = features(i as u32 + 1, px, &pre.hairness, scale, thin.then_some(cfg));
         let r = reject_reason(&c, cfg, pre.noise_sigma, dark);
         out.push((c, r));
