@@ -248,7 +248,8 @@ impl Preprocessed {
         let (w, h) = (image.width(), image.height());
         let px = Source::new(image);
         let visible = self.visible.as_raw();
-        let c = flattened(&px, self.other_channel, w, h, visible, scale, cfg);
+        let mut c = Vec::new();
+        flattened_into(&px, self.other_channel, w, h, visible, scale, cfg, &mut c);
         let noise_sigma = background_sigma(&c, |i| visible[i] != 0);
         let polarity = match self.polarity {
             Polarity::Light => Polarity::Dark,
@@ -992,24 +993,10 @@ impl BackgroundGrid {
 
 /// Signed relative contrast `(I − B) / B` (floor 0.05 on `B`) of one channel
 /// of `src` against its [`estimate_background`], row by row, without a
-/// full-size background image.
-fn flattened(
-    src: &Source,
-    channel: Channel,
-    w: u32,
-    h: u32,
-    visible: &[u8],
-    scale: PixelScale,
-    cfg: &PreprocessConfig,
-) -> Vec<f32> {
-    let mut out = Vec::new();
-    flattened_into(src, channel, w, h, visible, scale, cfg, &mut out);
-    out
-}
-
-/// [`flattened`] written into `out` (resized to `w × h`), so that the
-/// channel candidates of [`preprocess`] reuse one buffer: a fresh 48 MB map
-/// per candidate of a 12 MP image cost more in page faults than in arithmetic.
+/// full-size background image, written into `out` (resized to `w × h`) so
+/// that the channel candidates of [`preprocess`] reuse one buffer: a fresh
+/// 48 MB map per candidate of a 12 MP image cost more in page faults than in
+/// arithmetic.
 #[allow(clippy::too_many_arguments)]
 fn flattened_into(
     src: &Source,
