@@ -72,6 +72,9 @@ pub struct BatchOptions<'a> {
     /// When set, a review overlay (see [`crate::overlay`]) of every analysed
     /// image is written into this folder as [`overlay_file_name`].
     pub overlay_dir: Option<PathBuf>,
+    /// When true, every result record carries its image's decision trail
+    /// ([`ImageReport::components`]): for review, never a change to the count.
+    pub decision_trail: bool,
 }
 
 /// File name of an input's overlay: the input string with path separators and
@@ -189,6 +192,9 @@ pub fn process_one(pipeline: &Pipeline, input: &BatchInput, opts: &BatchOptions)
         if out.save(&path).is_err() {
             report.qc_flags.push("overlay_write_failed".to_string());
         }
+    }
+    if opts.decision_trail {
+        report.components = Some(analysis.components);
     }
     report
 }

@@ -184,6 +184,12 @@ pub struct ImageReport {
     pub single_hair_unit_share: Option<f64>,
     /// One entry per counted hair (null on an error record).
     pub hairs: Option<Vec<Hair>>,
+    /// The decision trail: one entry per connected component, with why it
+    /// was counted as some number of hairs or rejected. Present only when
+    /// asked for ([`crate::batch::BatchOptions::decision_trail`], CLI
+    /// `--detail`); absent from the record otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<crate::pipeline::ComponentDecision>>,
     /// Quality flags for reviewers; never change the count.
     pub qc_flags: Vec<String>,
     /// Null, or a message naming the file and the problem.
@@ -253,6 +259,7 @@ impl ImageReport {
             units_by_hairs: None,
             single_hair_unit_share: None,
             hairs: None,
+            components: None,
             qc_flags: Vec::new(),
             error: None,
             error_kind: None,

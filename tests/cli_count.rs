@@ -374,3 +374,40 @@ fn json_array_validates() {
     }
     assert!(arr[1]["error_kind"].is_string());
 }
+
+// `--detail` adds the decision trail to JSONL records: one entry per
+// component, whose counted hairs add up to the record's count; the record
+// still validates, and without the flag it has no `components` at all.
+#[test]
+fn detail_adds_the_decision_trail() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth");
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("units_crossings_0000.truth.json")).unwrap(),
+    )
+    .unwrap();
+    let um = truth["pixel_size_um"].as_f64().unwrap().to_string();
+    let image = fixtures.join("units_crossings_0000.jpg");
+    let image = image.to_str().unwrap();
+    let args = ["count", "--pixel-size-um", &um, "--format", "jsonl", image];
+    let detailed = run(&[&args[..], &["--detail"]].concat(), None);
+    assert_exit(&detailed, 0);
+    let r = &jsonl(&detailed)[0];
+    assert_valid(r);
+    let trail = r["components"].as_array().expect("a decision trail");
+    assert!(trail.len() > 1);
+    let counted: u64 = trail.iter().map(|c| c["hairs"].as_u64().unwrap()).sum();
+    assert_eq!(Some(counted), r["hair_count"].as_u64());
+    assert!(trail
+        .iter()
+        .all(|c| !c["reason"].as_str().unwrap().is_empty()));
+    assert!(
+        trail.iter().any(|c| c["hairs"].as_u64() == Some(0)),
+        "some component is rejected"
+    );
+
+    let plain = run(&args, None);
+    assert_exit(&plain, 0);
+    let p = &jsonl(&plain)[0];
+    assert!(p.get("components").is_none());
+    assert_eq!(p["hair_count"], r["hair_count"]);
+}

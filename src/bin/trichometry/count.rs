@@ -61,6 +61,11 @@ pub struct CountArgs {
     /// Write a review overlay PNG per image into DIR (created if missing; skipped when searching inputs).
     #[arg(long, value_name = "DIR")]
     pub overlay_dir: Option<PathBuf>,
+    /// Add each image's decision trail to JSON and JSONL records: a
+    /// `components` list giving, per connected component, its box, area,
+    /// hairs counted and the reason (csv and table output leave it out).
+    #[arg(long)]
+    pub detail: bool,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -179,6 +184,7 @@ pub fn run(args: CountArgs) -> Result<u8, Error> {
         roi,
         cancel: Some(&cancel),
         overlay_dir: args.overlay_dir.clone(),
+        decision_trail: args.detail,
     };
     let mut writer = ReportWriter::new(format, &mut sink, &inputs);
     let mut errors = 0usize;
