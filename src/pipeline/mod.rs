@@ -198,7 +198,7 @@ impl Pipeline {
     ) -> Result<Analysis> {
         let cfg = &self.cfg;
         let mut qc_flags: Vec<String> = Vec::new();
-        let pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
+        let mut pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
         if pre.polarity == preprocess::Polarity::Light {
             qc_flags.push("light_hair_polarity".to_string());
         }
@@ -249,11 +249,17 @@ impl Pipeline {
 
         let mut decisions: Vec<ComponentDecision> = Vec::new();
         let mut counted = self.count_pass(&pre, &comps, &analysed, scale, &mut decisions)?;
+        // What follows needs neither the components' pixel lists nor, once
+        // the other polarity's map exists, the main hairness map: freed
+        // here, they are not held through the other polarity's pass, where
+        // a 12 MP image reaches its peak memory.
+        drop(comps);
         if both {
             // Hairs of the other polarity, read from the channel where they
             // stand out most, but not where they mostly lie on the main
             // polarity's shafts (highlights and rims are not hairs).
             let other = pre.opposite_in(image, scale, &cfg.preprocess);
+            pre.hairness = preprocess::GrayF32::new(0, 0);
             let other_ridge = if shared_channel {
                 other_ridge
             } else {
@@ -265,6 +271,7 @@ impl Pipeline {
                 .ceil()
                 .clamp(1.0, 255.0) as u8;
             let near_main = filter::dilate_square(&mask.0, u32::from(r));
+            drop(mask);
             let other_mask =
                 segment::segment_with_ridge(&other, other_ridge.as_ref(), scale, &cfg.segment)?;
             drop(other_ridge);
