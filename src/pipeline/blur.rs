@@ -293,11 +293,53 @@ pub struct BarFit {
 
 /// Residual sum of squares of the best `(amplitude, baseline)` for a given
 /// shape, and those two, in one pass; amplitude is kept ≥ 0.
-fn linear_fit(x: &[f64], y: &[f64], d: f64, sigma: f64) -> (f64, f64, f64) {
+/// [`bar_profile`] sampled at a profile's offsets, into a reused buffer.
+/// When the offsets are symmetric about 0 (as [`cross_profile`] makes them),
+/// each `erf` serves two samples: `erf` is odd (with `erf(±0) = +0`), and
+/// `x + h` at one offset is exactly `−(x − h)` at its mirror, so the values
+/// are bit for bit those of [`bar_profile`] with half the `erf` calls.
+struct Model {
+    symmetric: bool,
+    values: Vec<f64>,
+}
+
+impl Model {
+    fn new(x: &[f64]) -> Model {
+        let n = x.len();
+        Model {
+            symmetric: (0..n).all(|j| x[j] == -x[n - 1 - j]),
+            values: Vec::with_capacity(n),
+        }
+    }
+
+    fn sample(&mut self, x: &[f64], d: f64, sigma: f64) -> &[f64] {
+        let v = &mut self.values;
+        v.clear();
+        if !self.symmetric || sigma <= 0.0 {
+            v.extend(x.iter().map(|&xi| bar_profile(xi, d, sigma)));
+            return v;
+        }
+        let h = 0.5 * d.max(0.0);
+        let s = sigma * std::f64::consts::SQRT_2;
+        // erf((x − h)/s) at every offset; at offset j, erf((x + h)/s) is
+        // minus that value at the mirrored offset.
+        v.extend(x.iter().map(|&xi| erf((xi - h) / s)));
+        let n = v.len();
+        for j in 0..n.div_ceil(2) {
+            let (lo, hi) = (v[j], v[n - 1 - j]);
+            // `0.0 - e` rather than `-e`: erf(±0) is +0, never −0.
+            v[j] = 0.5 * ((0.0 - hi) - lo);
+            v[n - 1 - j] = 0.5 * ((0.0 - lo) - hi);
+        }
+        v
+    }
+}
+
+fn linear_fit(x: &[f64], y: &[f64], d: f64, sigma: f64, model: &mut Model) -> (f64, f64, f64) {
     let n = x.len() as f64;
+    let g = model.sample(x, d, sigma);
     let (mut sg, mut sgg, mut sy, mut sgy, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&xi, &yi) in x.iter().zip(y) {
-        let g = bar_profile(xi, d, sigma);
+    for (&g, &yi) in g.iter().zip(y) {
         sg += g;
         sgg += g * g;
         sy += yi;
@@ -385,6 +427,7 @@ pub fn fit_bar(x: &[f64], y: &[f64]) -> Option<BarFit> {
     if w0 <= 0.0 {
         return None;
     }
+    let mut model = Model::new(x);
     // Along the constant-FWHM curve: ratio t = width/σ from 0.02 to 100.
     let mut best = (f64::INFINITY, 0.0, 0.0);
     let steps = 48;
@@ -392,7 +435,7 @@ pub fn fit_bar(x: &[f64], y: &[f64]) -> Option<BarFit> {
     for i in 0..=steps {
         let t = (t_lo + (t_hi - t_lo) * i as f64 / steps as f64).exp();
         let sigma = w0 / bar_fwhm(t, 1.0);
-        let (rss, _, _) = linear_fit(x, y, t * sigma, sigma);
+        let (rss, _, _) = linear_fit(x, y, t * sigma, sigma, &mut model);
         if rss < best.0 {
             best = (rss, (t * sigma).ln(), sigma.ln());
         }
@@ -403,7 +446,7 @@ pub fn fit_bar(x: &[f64], y: &[f64]) -> Option<BarFit> {
         for i in -4..=4 {
             for j in -4..=4 {
                 let (ld, ls) = (c_d + f64::from(i) * step, c_s + f64::from(j) * step);
-                let (rss, _, _) = linear_fit(x, y, ld.exp(), ls.exp());
+                let (rss, _, _) = linear_fit(x, y, ld.exp(), ls.exp(), &mut model);
                 if rss < best.0 {
                     best = (rss, ld, ls);
                 }
@@ -412,7 +455,7 @@ pub fn fit_bar(x: &[f64], y: &[f64]) -> Option<BarFit> {
         step /= 3.0;
     }
     let (rss, ld, ls) = best;
-    let (_, a, b) = linear_fit(x, y, ld.exp(), ls.exp());
+    let (_, a, b) = linear_fit(x, y, ld.exp(), ls.exp(), &mut model);
     Some(BarFit {
         amplitude: a,
         baseline: b,
@@ -478,6 +521,27 @@ mod tests {
             let f = bar_fwhm(i as f64 * 0.2, 2.0);
             assert!(f > prev);
             prev = f;
+        }
+    }
+
+    // The model sampled on a symmetric grid (one erf per sample) equals
+    // bar_profile at every offset, bit for bit; an asymmetric grid takes
+    // bar_profile itself.
+    #[test]
+    fn symmetric_sampling_is_bar_profile() {
+        let sym: Vec<f64> = (-64..=64).map(|j| f64::from(j as f32 * 0.25)).collect();
+        let asym: Vec<f64> = (-60..=64).map(|j| f64::from(j as f32 * 0.25)).collect();
+        for x in [&sym, &asym] {
+            let mut m = Model::new(x);
+            assert_eq!(m.symmetric, x.len() == 129);
+            for d in [0.0, 0.3, 1.0, 2.5, 7.75, 13.0, 40.0] {
+                for sigma in [0.0, 0.05, 0.7, 1.2, 3.3, 9.0] {
+                    let got = m.sample(x, d, sigma).to_vec();
+                    let want: Vec<f64> = x.iter().map(|&v| bar_profile(v, d, sigma)).collect();
+                    let bits = |v: &[f64]| v.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "d {d}, sigma {sigma}");
+                }
+            }
         }
     }
 
