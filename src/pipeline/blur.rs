@@ -291,8 +291,6 @@ pub struct BarFit {
     pub r2: f64,
 }
 
-/// Residual sum of squares of the best `(amplitude, baseline)` for a given
-/// shape, and those two, in one pass; amplitude is kept ≥ 0.
 /// [`bar_profile`] sampled at a profile's offsets, into a reused buffer.
 /// When the offsets are symmetric about 0 (as [`cross_profile`] makes them),
 /// each `erf` serves two samples: `erf` is odd (with `erf(±0) = +0`), and
@@ -335,6 +333,8 @@ impl Model {
     }
 }
 
+/// Residual sum of squares of the best `(amplitude, baseline)` for a given
+/// shape, and those two, in one pass; amplitude is kept ≥ 0.
 fn linear_fit(x: &[f64], y: &[f64], d: f64, sigma: f64, model: &mut Model) -> (f64, f64, f64) {
     let n = x.len() as f64;
     let g = model.sample(x, d, sigma);
