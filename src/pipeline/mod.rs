@@ -148,12 +148,7 @@ impl Pipeline {
         roi: Option<&Roi>,
     ) -> Result<Analysis> {
         let pose = pose::Pose::canonical(&image);
-        if pose.is_identity() || image.width() == 0 || image.height() == 0 {
-            return self.analyse_in_pose(&image, pose, scale, roi);
-        }
-        let posed = pose.apply(&image);
-        drop(image);
-        self.analyse_posed(&posed, pose, scale, roi)
+        self.analyse_cow(std::borrow::Cow::Owned(image), pose, scale, roi)
     }
 
     /// [`Pipeline::analyse`] with the image analysed in the given pose rather
@@ -171,6 +166,19 @@ impl Pipeline {
         scale: PixelScale,
         roi: Option<&Roi>,
     ) -> Result<Analysis> {
+        self.analyse_cow(std::borrow::Cow::Borrowed(image), pose, scale, roi)
+    }
+
+    /// Checks `image` against `pose`, transforms it into the pose and
+    /// analyses it. Only the identity pose analyses the input's pixels
+    /// without a copy; an owned input is dropped as soon as its copy exists.
+    fn analyse_cow(
+        &self,
+        image: std::borrow::Cow<'_, DynamicImage>,
+        pose: pose::Pose,
+        scale: PixelScale,
+        roi: Option<&Roi>,
+    ) -> Result<Analysis> {
         if (pose.width, pose.height) != image.dimensions() {
             return Err(Error::invalid_input(
                 "pose is of an image of other dimensions",
@@ -179,12 +187,12 @@ impl Pipeline {
         if image.width() == 0 || image.height() == 0 {
             return Err(Error::invalid_input("image has zero width or height"));
         }
-        // Only the identity pose analyses the caller's pixels without a copy.
         if pose.is_identity() {
-            self.analyse_posed(image, pose, scale, roi)
-        } else {
-            self.analyse_posed(&pose.apply(image), pose, scale, roi)
+            return self.analyse_posed(&image, pose, scale, roi);
         }
+        let posed = pose.apply(&image);
+        drop(image);
+        self.analyse_posed(&posed, pose, scale, roi)
     }
 
     /// The analysis of `image`, the input already transformed into `pose`
