@@ -188,30 +188,35 @@ impl Pipeline {
             return Err(Error::invalid_input("image has zero width or height"));
         }
         if pose.is_identity() {
-            return self.analyse_posed(&image, pose, scale, roi);
+            return self.analyse_posed(image, pose, scale, roi);
         }
         let posed = pose.apply(&image);
         drop(image);
-        self.analyse_posed(&posed, pose, scale, roi)
+        self.analyse_posed(std::borrow::Cow::Owned(posed), pose, scale, roi)
     }
 
     /// The analysis of `image`, the input already transformed into `pose`
-    /// (non-empty; `pose` is of the input's dimensions).
+    /// (non-empty; `pose` is of the input's dimensions). An owned image is
+    /// dropped as soon as its pixels have been read (after preprocessing,
+    /// or after the other polarity's channel has been read when both
+    /// polarities are counted).
     fn analyse_posed(
         &self,
-        image: &DynamicImage,
+        image: std::borrow::Cow<'_, DynamicImage>,
         pose: pose::Pose,
         scale: PixelScale,
         roi: Option<&Roi>,
     ) -> Result<Analysis> {
         let cfg = &self.cfg;
         let mut qc_flags: Vec<String> = Vec::new();
-        let mut pre = preprocess::preprocess(image, scale, &cfg.preprocess)?;
+        let mut pre = preprocess::preprocess(&image, scale, &cfg.preprocess)?;
         if pre.polarity == preprocess::Polarity::Light {
             qc_flags.push("light_hair_polarity".to_string());
         }
         let both =
             cfg.preprocess.both_polarities && cfg.preprocess.polarity == preprocess::Polarity::Auto;
+        // Without the other polarity's pass nothing reads the pixels again.
+        let mut image = both.then_some(image);
         // One blur per scale gives the ridge maps of both polarities when
         // both are read from one channel.
         let shared_channel = pre.other_channel == pre.channel;
@@ -251,35 +256,39 @@ impl Pipeline {
         let n_analysed = analysed.as_raw().iter().filter(|&&v| v != 0).count() as u64;
         let analysed_area_cm2 = scale.area_cm2(n_analysed);
         let n_visible = pre.visible.as_raw().iter().filter(|&&v| v != 0).count() as u64;
-        if n_visible < u64::from(image.width()) * u64::from(image.height()) {
+        if n_visible < u64::from(pose.width) * u64::from(pose.height) {
             qc_flags.push("masked_regions".to_string());
         }
 
         let mut decisions: Vec<ComponentDecision> = Vec::new();
         let mut counted = self.count_pass(&pre, &comps, &analysed, scale, &mut decisions)?;
         // What follows needs neither the components' pixel lists nor, once
-        // the other polarity's map exists, the main hairness map: freed
-        // here, they are not held through the other polarity's pass, where
-        // a 12 MP image reaches its peak memory.
+        // the other polarity's map exists, the main pass's mask, hairness
+        // and visibility maps or the pixels: each is freed as soon as it is
+        // done with, so none is held through the other polarity's pass,
+        // where a 12 MP image reaches its peak memory.
         drop(comps);
-        if both {
+        if let Some(image) = image.take() {
             // Hairs of the other polarity, read from the channel where they
             // stand out most, but not where they mostly lie on the main
             // polarity's shafts (highlights and rims are not hairs).
-            let other = pre.opposite_in(image, scale, &cfg.preprocess);
-            pre.hairness = preprocess::GrayF32::new(0, 0);
-            let other_ridge = if shared_channel {
-                other_ridge
-            } else {
-                segment::ridge_scales(&other, scale, &cfg.segment)
-                    .map(|s| segment::ridge_responses(&other.hairness, &s, false).0)
-            };
             let r = scale
                 .um_to_px(cfg.preprocess.other_polarity_clearance_um)
                 .ceil()
                 .clamp(1.0, 255.0) as u8;
             let near_main = filter::dilate_square(&mask.0, u32::from(r));
             drop(mask);
+            let other = pre.opposite_in(&image, scale, &cfg.preprocess);
+            // From here on the main pass needs neither its maps nor the pixels.
+            drop(image);
+            pre.hairness = preprocess::GrayF32::new(0, 0);
+            pre.visible = image::GrayImage::new(0, 0);
+            let other_ridge = if shared_channel {
+                other_ridge
+            } else {
+                segment::ridge_scales(&other, scale, &cfg.segment)
+                    .map(|s| segment::ridge_responses(&other.hairness, &s, false).0)
+            };
             let other_mask =
                 segment::segment_with_ridge(&other, other_ridge.as_ref(), scale, &cfg.segment)?;
             drop(other_ridge);
