@@ -215,8 +215,9 @@ impl Pipeline {
         }
         let both =
             cfg.preprocess.both_polarities && cfg.preprocess.polarity == preprocess::Polarity::Auto;
-        // Without the other polarity's pass nothing reads the pixels again.
-        let mut image = both.then_some(image);
+        // What the other polarity's pass will read of the pixels; without
+        // that pass nothing reads them again.
+        let mut other_pixels = both.then(|| pre.other_pixels(image));
         // One blur per scale gives the ridge maps of both polarities when
         // both are read from one channel.
         let shared_channel = pre.other_channel == pre.channel;
@@ -268,7 +269,7 @@ impl Pipeline {
         // done with, so none is held through the other polarity's pass,
         // where a 12 MP image reaches its peak memory.
         drop(comps);
-        if let Some(image) = image.take() {
+        if let Some(pixels) = other_pixels.take() {
             // Hairs of the other polarity, read from the channel where they
             // stand out most, but not where they mostly lie on the main
             // polarity's shafts (highlights and rims are not hairs).
@@ -278,9 +279,14 @@ impl Pipeline {
                 .clamp(1.0, 255.0) as u8;
             let near_main = filter::dilate_square(&mask.0, u32::from(r));
             drop(mask);
-            let other = pre.opposite_in(&image, scale, &cfg.preprocess);
+            // Only a shared channel's map is the main map negated; another
+            // channel's is read from the pixels.
+            if !matches!(pixels, preprocess::OtherPixels::Negated) {
+                pre.hairness = preprocess::GrayF32::new(0, 0);
+            }
+            let other = pre.opposite_from(&pixels, scale, &cfg.preprocess);
             // From here on the main pass needs neither its maps nor the pixels.
-            drop(image);
+            drop(pixels);
             pre.hairness = preprocess::GrayF32::new(0, 0);
             pre.visible = image::GrayImage::new(0, 0);
             let other_ridge = if shared_channel {

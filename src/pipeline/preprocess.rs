@@ -17,6 +17,8 @@
 //! centred off the pixel, so a steep illumination gradient leaves a residual
 //! there (a local plane fit would remove it).
 
+use std::borrow::Cow;
+
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma};
 use serde::{Deserialize, Serialize};
 
@@ -240,13 +242,62 @@ impl Preprocessed {
         scale: PixelScale,
         cfg: &PreprocessConfig,
     ) -> Preprocessed {
-        if self.other_channel == self.channel
-            || (image.width(), image.height()) != self.visible.dimensions()
-        {
-            return self.opposite();
+        self.opposite_from(&self.other_pixels(Cow::Borrowed(image)), scale, cfg)
+    }
+
+    /// What [`Preprocessed::opposite_from`] will read of `image`: nothing
+    /// when the other polarity shares this map's channel, the one channel
+    /// it reads when an owned 8-bit RGB image can give it up (a third of
+    /// the image's bytes), else the image itself.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::borrow::Cow;
+    /// use trichometry::calibrate::PixelScale;
+    /// use trichometry::pipeline::preprocess::{preprocess, PreprocessConfig};
+    /// let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+    ///     64, 48, image::Rgb([200, 170, 150]),
+    /// ));
+    /// let (scale, cfg) = (PixelScale::new(5.0).unwrap(), PreprocessConfig::default());
+    /// let p = preprocess(&img, scale, &cfg).unwrap();
+    /// let kept = p.other_pixels(Cow::Owned(img.clone()));
+    /// let light = p.opposite_from(&kept, scale, &cfg);
+    /// assert_eq!(light.hairness, p.opposite_in(&img, scale, &cfg).hairness);
+    /// ```
+    pub fn other_pixels<'a>(&self, image: Cow<'a, DynamicImage>) -> OtherPixels<'a> {
+        let dims = (image.width(), image.height());
+        if self.other_channel == self.channel || dims != self.visible.dimensions() {
+            return OtherPixels::Negated;
         }
-        let (w, h) = (image.width(), image.height());
-        let px = Source::new(image);
+        let k = match self.other_channel {
+            Channel::Red => 0,
+            Channel::Green => 1,
+            Channel::Blue => 2,
+            Channel::Luma | Channel::Auto => return OtherPixels::Image(image),
+        };
+        match image {
+            Cow::Owned(DynamicImage::ImageRgb8(img)) => {
+                let plane = img.as_raw().chunks_exact(3).map(|p| p[k]).collect();
+                OtherPixels::Plane(plane)
+            }
+            image => OtherPixels::Image(image),
+        }
+    }
+
+    /// The other polarity's map (see [`Preprocessed::opposite_in`]), from
+    /// what [`Preprocessed::other_pixels`] kept of the image.
+    pub fn opposite_from(
+        &self,
+        pixels: &OtherPixels<'_>,
+        scale: PixelScale,
+        cfg: &PreprocessConfig,
+    ) -> Preprocessed {
+        let px = match pixels {
+            OtherPixels::Negated => return self.opposite(),
+            OtherPixels::Image(image) => Source::new(image),
+            OtherPixels::Plane(plane) => Source::Plane8(plane, byte_table()),
+        };
+        let (w, h) = self.visible.dimensions();
         let visible = self.visible.as_raw();
         let mut c = Vec::new();
         flattened_into(&px, self.other_channel, w, h, visible, scale, cfg, &mut c);
@@ -314,6 +365,27 @@ pub struct Preprocessed {
     pub overlay_fraction: f64,
 }
 
+/// What the other polarity's pass reads of an image (see
+/// [`Preprocessed::other_pixels`]).
+#[derive(Debug, Clone)]
+pub enum OtherPixels<'a> {
+    /// Nothing: the other polarity's map is this map negated.
+    Negated,
+    /// The image.
+    Image(Cow<'a, DynamicImage>),
+    /// The bytes of the one channel read, of an 8-bit RGB image.
+    Plane(Vec<u8>),
+}
+
+/// The table `c ↦ c / 255` through which 8-bit samples are read.
+fn byte_table() -> Box<[f32; 256]> {
+    let mut lut = Box::new([0f32; 256]);
+    for (c, v) in lut.iter_mut().enumerate() {
+        *v = f32::from(c as u8) / 255.0;
+    }
+    lut
+}
+
 /// The decoded pixels as preprocessing reads them: three channels in 0..=1,
 /// keeping 16-bit precision, without a full-size floating-point copy of an
 /// 8-bit RGB image (the common case, read through a 256-entry table).
@@ -324,6 +396,10 @@ enum Source<'a> {
     Gray(Vec<f32>),
     /// Any other layout, converted to `f32` RGB.
     Rgb(Vec<[f32; 3]>),
+    /// One channel of an 8-bit RGB image, read through the same table as
+    /// `Rgb8`, the same value in all three channels: only the channel it
+    /// was taken from is read from it.
+    Plane8(&'a [u8], Box<[f32; 256]>),
 }
 
 impl Source<'_> {
@@ -340,6 +416,7 @@ impl Source<'_> {
             }
             Source::Gray(v) => [v[i]; 3],
             Source::Rgb(v) => v[i],
+            Source::Plane8(v, lut) => [lut[usize::from(v[i])]; 3],
         }
     }
 
@@ -356,13 +433,7 @@ impl Source<'_> {
                     .map(|&v| f32::from(v) / 65535.0)
                     .collect(),
             ),
-            DynamicImage::ImageRgb8(img) => {
-                let mut lut = Box::new([0f32; 256]);
-                for (c, v) in lut.iter_mut().enumerate() {
-                    *v = f32::from(c as u8) / 255.0;
-                }
-                Source::Rgb8(img.as_raw(), lut)
-            }
+            DynamicImage::ImageRgb8(img) => Source::Rgb8(img.as_raw(), byte_table()),
             _ => Source::Rgb(image.to_rgb32f().pixels().map(|p| p.0).collect()),
         }
     }
@@ -385,6 +456,10 @@ impl Source<'_> {
             }
             Source::Gray(v) => v.iter().enumerate().for_each(|(i, &x)| f(i, [x; 3])),
             Source::Rgb(v) => v.iter().enumerate().for_each(|(i, &p)| f(i, p)),
+            Source::Plane8(v, lut) => v
+                .iter()
+                .enumerate()
+                .for_each(|(i, &x)| f(i, [lut[usize::from(x)]; 3])),
         }
     }
 
@@ -421,6 +496,11 @@ impl Source<'_> {
             Source::Rgb(v) => {
                 for (o, &p) in out.iter_mut().zip(&v[start..end]) {
                     *o = f(p);
+                }
+            }
+            Source::Plane8(v, lut) => {
+                for (o, &x) in out.iter_mut().zip(&v[start..end]) {
+                    *o = f([lut[usize::from(x)]; 3]);
                 }
             }
         }
@@ -1579,5 +1659,63 @@ mod tests {
         .unwrap();
         let vis = p.visible.as_raw().iter().filter(|&&v| v > 0).count();
         assert_eq!(vis, 200 * 200);
+    }
+
+    // The other polarity's map read from the one channel kept of an owned
+    // 8-bit RGB image is the map read from the whole image, bit for bit;
+    // a gray image's other map is its main map negated, read from nothing.
+    #[test]
+    fn kept_channel_reads_as_the_image() {
+        let mut img = image::RgbImage::from_fn(160, 120, |x, y| {
+            let n = |k: u32| ((x * 7 + y * 13 + k * 5) % 11) as u8;
+            image::Rgb([190 + n(0), 135 + n(1), 112 + n(2)])
+        });
+        for y in 10..110 {
+            for x in 30..34 {
+                img.put_pixel(x, y, image::Rgb([45, 32, 30]));
+            }
+            for x in 70..73 {
+                img.put_pixel(x, y, image::Rgb([196, 140, 235]));
+            }
+        }
+        let img = DynamicImage::ImageRgb8(img);
+        let (scale, cfg) = (PixelScale::new(5.0).unwrap(), PreprocessConfig::default());
+        for (main, other) in [
+            (Channel::Green, Channel::Blue),
+            (Channel::Luma, Channel::Red),
+            (Channel::Blue, Channel::Green),
+        ] {
+            let mut p = preprocess(&img, scale, &cfg).unwrap();
+            (p.channel, p.other_channel) = (main, other);
+            let kept = p.other_pixels(Cow::Owned(img.clone()));
+            assert!(matches!(kept, OtherPixels::Plane(_)));
+            let from_plane = p.opposite_from(&kept, scale, &cfg);
+            let from_image = p.opposite_in(&img, scale, &cfg);
+            assert_eq!(from_plane.channel, other);
+            assert_eq!(
+                from_plane.noise_sigma.to_bits(),
+                from_image.noise_sigma.to_bits()
+            );
+            let bits = |m: &GrayF32| m.as_raw().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&from_plane.hairness), bits(&from_image.hairness));
+        }
+        let mut p = preprocess(&img, scale, &cfg).unwrap();
+        (p.channel, p.other_channel) = (Channel::Red, Channel::Luma);
+        // Luma needs all three channels; a borrowed image is read in place.
+        assert!(matches!(
+            p.other_pixels(Cow::Owned(img.clone())),
+            OtherPixels::Image(_)
+        ));
+        p.other_channel = Channel::Blue;
+        assert!(matches!(
+            p.other_pixels(Cow::Borrowed(&img)),
+            OtherPixels::Image(_)
+        ));
+        let gray = DynamicImage::ImageLuma8(img.to_luma8());
+        let pg = preprocess(&gray, scale, &cfg).unwrap();
+        assert!(matches!(
+            pg.other_pixels(Cow::Owned(gray)),
+            OtherPixels::Negated
+        ));
     }
 }
