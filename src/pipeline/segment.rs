@@ -311,20 +311,17 @@ pub fn hysteresis(image: &GrayF32, low: f32, high: f32) -> HairMask {
             }
         }
     }
-    let mut out = GrayImage::new(w, h);
-    for (y, row) in out
-        .as_mut()
-        .chunks_exact_mut(wu.max(1))
-        .enumerate()
-        .take(hu)
-    {
-        for (o, &c) in row.iter_mut().zip(&class[(y + 1) * pw + 1..]) {
-            if c == 3 {
-                *o = 255;
-            }
-        }
+    // The frame dropped in place (each row moves to a lower index, so rows
+    // already moved are never overwritten): no second full-size buffer.
+    for y in 0..hu {
+        let src = (y + 1) * pw + 1;
+        class.copy_within(src..src + wu, y * wu);
     }
-    HairMask(out)
+    class.truncate(wu * hu);
+    for c in &mut class {
+        *c = if *c == 3 { 255 } else { 0 };
+    }
+    HairMask(GrayImage::from_raw(w, h, class).unwrap_or_else(|| GrayImage::new(w, h)))
 }
 
 /// Multi-scale ridge (line) filter for bright ridges of `image` (hair is
