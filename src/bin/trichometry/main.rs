@@ -30,12 +30,13 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// `MIMALLOC_PURGE_DELAY`. A 12 MP analysis frees and allocates
 /// buffers of 12–48 MB stage after stage; memory held back for reuse that
 /// the next buffer does not fit raised the peak resident memory well above
-/// the live heap. Measured on the benchmark maker's 12 MP JPEGs at
-/// 5 µm/px, runs alternating (`docs/performance.md`, "Peak memory"): one
-/// image, seven runs, 231 MiB → 195 MiB, median wall time 1.67 s → 1.72 s;
-/// four images with `--jobs 1`, two runs each, 270–273 MiB → 196–199 MiB,
-/// 6.13–6.35 s → 6.17–6.24 s; with `--jobs 2`, six runs each,
-/// 428–540 MiB → 325–370 MiB, 3.19–3.66 s → 3.18–3.65 s.
+/// the live heap. Measured with the same binary, `MIMALLOC_PURGE_DELAY`
+/// 1000 (mimalloc's default) against 0, runs alternating, on the benchmark
+/// maker's 12 MP JPEGs at 5 µm/px (`docs/performance.md`, "Peak memory"):
+/// four images with `--jobs 1`, three runs each, peak RSS 264–271 MiB →
+/// 182–187 MiB, wall time 6.57–7.08 s → 6.77–6.97 s (medians 6.63 s and
+/// 6.87 s, about 3% slower); an earlier build, four images with `--jobs 2`,
+/// six runs each, 428–540 MiB → 325–370 MiB, 3.19–3.66 s → 3.18–3.65 s.
 fn return_freed_memory_at_once() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets one integer option of the allocator; it takes no
