@@ -207,28 +207,43 @@ impl CountConfig {
     }
 }
 
-/// Segments [`extract_segments`] takes from one component before short runs
-/// end the search (see [`TAIL_MIN_LEN_FACTOR`]).
+/// Segments [`extract_segments`] takes from one component before runs are
+/// tested for crossing residue (see [`RESIDUE_ZONE_FACTOR`]).
 pub const SEGMENTS_BEFORE_TAIL: usize = 12;
 
-/// Past [`SEGMENTS_BEFORE_TAIL`] segments, a run must be at least this many
-/// times the shortest segment length to be taken. Each segment removed from
-/// a tangle leaves short bits of skeleton where it crossed others, runs of a
-/// few shaft widths; once a component has given many segments those bits
-/// outnumber the shafts still to find, while a shaft long enough to reach
-/// across a tangle is longer than that. Measured on eight exit-less 1 MP
+/// Past [`SEGMENTS_BEFORE_TAIL`] segments, a run is crossing residue, and is
+/// dropped without ending the search, unless its points lying farther than
+/// this many removal widths from every segment already taken span at least
+/// the shortest segment length. Each segment removed from a tangle leaves
+/// short bits of skeleton where it crossed others, just outside the band it
+/// was removed with; once a component has given many segments those bits
+/// outnumber the shafts still to find. A shaft broken by a crossing reaches
+/// out of that band, however short it is.
+///
+/// This replaces a length rule (past 12 segments, runs under twice the
+/// shortest segment length ended the search), which missed short shafts
+/// broken by crossings. Measured against it, with the segment search capped
+/// at 64 segments and [`MAX_SEARCH_ROUNDS`] rounds: on eight exit-less 1 MP
 /// images of `make_bench_images.py` (110.6 shafts of 50–250 px drawn per
-/// 1024² image, most in one component), hairs listed per image: 63.6 with
-/// the search stopped at 12 segments, 86.4 with only the 64-segment bound,
-/// 77.1 with this rule. On 270 real 70× validation images the bound alone
-/// added 3 matched hairs and 10 unmatched ones; with this rule, one
-/// unmatched hair. Re-measured without the rule (factor 1) at `eca5355`:
-/// those 1 MP images 83.0 → 92.5 hairs per image, the rule's misses being
-/// mostly shafts of 50–100 px broken by crossings; the synthetic accuracy
-/// report's MAPE 22.0% → 22.5% (`units_crossings` 18.9% → 20.9%, bias
-/// +7.0% → +12.9%: residue counted as hairs); 330 real validation images
-/// MAE 3.10 → 3.05 and 2.99 → 3.00. The rule stays.
-pub const TAIL_MIN_LEN_FACTOR: f32 = 2.0;
+/// 1024² image, most in one component), hairs counted per image 83.0 →
+/// 88.8 (with no rule at all 92.5, by counting residue); over its 18
+/// images (1, 4 and 12 MP) the count's MAPE 15.0% → 11.4%. On 240
+/// synthetic images (seed 99, 40 per scenario) density MAPE 23.7% → 23.9%
+/// (`units_crossings` 19.8% → 21.2%) and hair-level F1 0.613 → 0.614; on 60
+/// real 70× validation images MAE 3.10 → 3.08, F1 0.551 → 0.552, on 270
+/// others 2.99 → 3.00 and 0.552 → 0.552; the accuracy report (600
+/// synthetic images, seed 2026) MAPE 22.0% → 22.1%, F1 0.612 → 0.611
+/// (`units_crossings` 18.9% → 19.4%, bias +7.0% → +9.2%). With a zone of 2
+/// removal widths the 1 MP count was 85.9; with 1, no run was residue (the
+/// points within one removal width are gone already). When the length rule
+/// was introduced, before later counting changes, the same 1 MP images gave
+/// 63.6 hairs per image with the search stopped at 12 segments, 86.4 with
+/// only the 64-segment bound and 77.1 with the length rule.
+pub const RESIDUE_ZONE_FACTOR: f32 = 1.5;
+
+/// Most rounds of the segment search in one component (a round takes a
+/// segment or drops a run of residue): a bound on its cost.
+pub const MAX_SEARCH_ROUNDS: usize = 2 * MAX_SEGMENTS;
 
 /// Most segments [`extract_segments`] takes from one component: a bound on
 /// its cost (each round searches 90 directions over the remaining points).
@@ -238,8 +253,10 @@ pub const MAX_SEGMENTS: usize = 64;
 /// the longest run of points within ±`tol_px` of a line (over 90 directions,
 /// gaps ≤ `gap_px`), refined by a least-squares fit, then removal of the
 /// points within `remove_px` of it; stops when the best run is shorter than
-/// `min_len_px` (past [`SEGMENTS_BEFORE_TAIL`] segments, shorter than
-/// [`TAIL_MIN_LEN_FACTOR`] × `min_len_px`) or after [`MAX_SEGMENTS`].
+/// `min_len_px`, after [`MAX_SEGMENTS`] segments or after
+/// [`MAX_SEARCH_ROUNDS`] rounds. Past [`SEGMENTS_BEFORE_TAIL`] segments a
+/// run that stays near the segments taken is dropped as crossing residue
+/// (see [`RESIDUE_ZONE_FACTOR`]).
 ///
 /// # Examples
 /// ```
@@ -287,16 +304,27 @@ fn segments_by(
         .collect();
     let mut out = Vec::new();
     let tol = tol_px.max(0.75);
-    while out.len() < MAX_SEGMENTS && pts.len() >= 2 {
+    let zone = RESIDUE_ZONE_FACTOR * remove_px;
+    let mut rounds = 0;
+    while out.len() < MAX_SEGMENTS && pts.len() >= 2 && rounds < MAX_SEARCH_ROUNDS {
+        rounds += 1;
         let best = longest(&pts, tol, gap_px);
         let Some((len, idx)) = best else { break };
-        let shortest = if out.len() < SEGMENTS_BEFORE_TAIL {
-            min_len_px
-        } else {
-            TAIL_MIN_LEN_FACTOR * min_len_px
-        };
-        if len < shortest {
+        if len < min_len_px {
             break;
+        }
+        if out.len() >= SEGMENTS_BEFORE_TAIL && free_extent(&pts, &idx, &out, zone) < min_len_px {
+            let mut residue = vec![false; pts.len()];
+            for &i in &idx {
+                residue[i] = true;
+            }
+            pts = pts
+                .iter()
+                .zip(&residue)
+                .filter(|&(_, &r)| !r)
+                .map(|(&p, _)| p)
+                .collect();
+            continue;
         }
         // Least-squares (principal axis) fit of the run.
         let Some(([mx, my], theta)) =
@@ -331,6 +359,20 @@ fn segments_by(
         pts = keep;
     }
     out
+}
+
+/// Distance from the run's first to its last point (points in order along
+/// the run) lying farther than `zone` from every segment in `segs`, pixels;
+/// 0 when fewer than two do.
+fn free_extent(pts: &[[f32; 2]], run: &[usize], segs: &[[[f32; 2]; 2]], zone: f32) -> f32 {
+    let mut free = run
+        .iter()
+        .map(|&i| pts[i])
+        .filter(|&p| segs.iter().all(|s| nearest_on(s, p).0 > zone));
+    let Some(first) = free.next() else {
+        return 0.0;
+    };
+    free.next_back().map_or(0.0, |last| dist(first, last))
 }
 
 /// A run of skeleton points: its length, pixels, and the indices of its
@@ -1748,16 +1790,31 @@ mod tests {
     }
 
     #[test]
-    fn short_runs_past_the_first_segments_are_residue() {
-        // Fourteen 80-px shafts and six 40-px bits (above the 30-px minimum,
-        // below twice it): the bits are taken while fewer than
-        // SEGMENTS_BEFORE_TAIL segments are found, and not after.
-        let mut rows: Vec<(u32, u32, u32)> = (0..14).map(|i| (10 * i, 0, 80)).collect();
-        rows.extend((0..6).map(|i| (200 + 10 * i, 0, 40)));
-        let segs = extract_segments(&lines(&rows), 1.5, 6.0, 3.0, 30.0);
-        assert_eq!(segs.len(), 14);
-        let few = extract_segments(&lines(&rows[8..]), 1.5, 6.0, 3.0, 30.0);
-        assert_eq!(few.len(), 12);
+    fn runs_beside_the_segments_taken_are_residue_past_the_first() {
+        // Fourteen 80-px shafts 10 px apart, and six 40-px bits (above the
+        // 30-px minimum) 4 px beside the first six: outside the 3-px removal
+        // band, inside the 4.5-px residue zone. Past SEGMENTS_BEFORE_TAIL
+        // segments the bits are residue, and the search goes on past them.
+        let shafts: Vec<(u32, u32, u32)> = (0..14).map(|i| (10 * i, 0, 80)).collect();
+        let beside: Vec<(u32, u32, u32)> = (0..6).map(|i| (10 * i + 4, 20, 40)).collect();
+        let rows = [shafts.clone(), beside.clone()].concat();
+        assert_eq!(
+            extract_segments(&lines(&rows), 1.5, 6.0, 3.0, 30.0).len(),
+            14
+        );
+        // Before that many segments they are taken.
+        let few = [shafts[..6].to_vec(), beside].concat();
+        assert_eq!(
+            extract_segments(&lines(&few), 1.5, 6.0, 3.0, 30.0).len(),
+            12
+        );
+        // Short shafts clear of the others are shafts, however many came before.
+        let apart: Vec<(u32, u32, u32)> = (0..6).map(|i| (200 + 10 * i, 0, 40)).collect();
+        let rows = [shafts, apart].concat();
+        assert_eq!(
+            extract_segments(&lines(&rows), 1.5, 6.0, 3.0, 30.0).len(),
+            20
+        );
     }
 
     /// A hairness map with horizontal bars `(x0, x1, value)` 6 px thick
