@@ -279,15 +279,11 @@ impl Pipeline {
                 .clamp(1.0, 255.0) as u8;
             let near_main = filter::dilate_square(&mask.0, u32::from(r));
             drop(mask);
-            // Only a shared channel's map is the main map negated; another
-            // channel's is read from the pixels.
-            if !matches!(pixels, preprocess::OtherPixels::Negated) {
-                pre.hairness = preprocess::GrayF32::new(0, 0);
-            }
-            let other = pre.opposite_from(&pixels, scale, &cfg.preprocess);
+            // The main map is handed over: negated for a shared channel, else
+            // freed before the other channel's map is read from the pixels.
+            let other = pre.take_opposite(&pixels, scale, &cfg.preprocess);
             // From here on the main pass needs neither its maps nor the pixels.
             drop(pixels);
-            pre.hairness = preprocess::GrayF32::new(0, 0);
             pre.visible = image::GrayImage::new(0, 0);
             let other_ridge = if shared_channel {
                 other_ridge

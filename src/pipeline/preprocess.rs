@@ -302,10 +302,7 @@ impl Preprocessed {
         let mut c = Vec::new();
         flattened_into(&px, self.other_channel, w, h, visible, scale, cfg, &mut c);
         let noise_sigma = background_sigma(&c, |i| visible[i] != 0);
-        let polarity = match self.polarity {
-            Polarity::Light => Polarity::Dark,
-            _ => Polarity::Light,
-        };
+        let polarity = self.polarity.other();
         Preprocessed {
             hairness: hairness_map(c, polarity, &self.visible),
             noise_sigma,
@@ -322,20 +319,47 @@ impl Preprocessed {
     /// structures of the opposite tail (light hairs on a dark-hair field, or
     /// dark ones on a light-hair field) become positive.
     pub fn opposite(&self) -> Preprocessed {
-        let mut hairness = self.hairness.clone();
+        self.negated(self.hairness.clone())
+    }
+
+    /// [`Preprocessed::opposite_from`] for a caller done with this map: the
+    /// map is taken out of `self` (left empty), and a shared channel's is
+    /// negated where it lies instead of copied.
+    pub(crate) fn take_opposite(
+        &mut self,
+        pixels: &OtherPixels<'_>,
+        scale: PixelScale,
+        cfg: &PreprocessConfig,
+    ) -> Preprocessed {
+        let hairness = std::mem::replace(&mut self.hairness, GrayF32::new(0, 0));
+        match pixels {
+            OtherPixels::Negated => self.negated(hairness),
+            _ => self.opposite_from(pixels, scale, cfg),
+        }
+    }
+
+    /// The other polarity of this map, from `hairness` (this map's) negated.
+    fn negated(&self, mut hairness: GrayF32) -> Preprocessed {
         hairness.iter_mut().for_each(|v| *v = -*v);
         Preprocessed {
             hairness,
             noise_sigma: self.noise_sigma,
-            polarity: match self.polarity {
-                Polarity::Light => Polarity::Dark,
-                _ => Polarity::Light,
-            },
+            polarity: self.polarity.other(),
             channel: self.channel,
             other_channel: self.other_channel,
             visible: self.visible.clone(),
             luma_histogram: self.luma_histogram,
             overlay_fraction: self.overlay_fraction,
+        }
+    }
+}
+
+impl Polarity {
+    /// The opposite polarity: `Light` for `Dark` (and `Auto`), `Dark` for `Light`.
+    fn other(self) -> Polarity {
+        match self {
+            Polarity::Light => Polarity::Dark,
+            _ => Polarity::Light,
         }
     }
 }
@@ -1680,6 +1704,7 @@ mod tests {
         }
         let img = DynamicImage::ImageRgb8(img);
         let (scale, cfg) = (PixelScale::new(5.0).unwrap(), PreprocessConfig::default());
+        let bits = |m: &GrayF32| m.as_raw().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         for (main, other) in [
             (Channel::Green, Channel::Blue),
             (Channel::Luma, Channel::Red),
@@ -1696,8 +1721,11 @@ mod tests {
                 from_plane.noise_sigma.to_bits(),
                 from_image.noise_sigma.to_bits()
             );
-            let bits = |m: &GrayF32| m.as_raw().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&from_plane.hairness), bits(&from_image.hairness));
+            // Taken rather than read, the same map; the main one is released.
+            let taken = p.take_opposite(&kept, scale, &cfg);
+            assert_eq!(bits(&taken.hairness), bits(&from_image.hairness));
+            assert_eq!(p.hairness.dimensions(), (0, 0));
         }
         let mut p = preprocess(&img, scale, &cfg).unwrap();
         (p.channel, p.other_channel) = (Channel::Red, Channel::Luma);
@@ -1712,10 +1740,13 @@ mod tests {
             OtherPixels::Image(_)
         ));
         let gray = DynamicImage::ImageLuma8(img.to_luma8());
-        let pg = preprocess(&gray, scale, &cfg).unwrap();
-        assert!(matches!(
-            pg.other_pixels(Cow::Owned(gray)),
-            OtherPixels::Negated
-        ));
+        let mut pg = preprocess(&gray, scale, &cfg).unwrap();
+        let kept = pg.other_pixels(Cow::Owned(gray));
+        assert!(matches!(kept, OtherPixels::Negated));
+        let negated = pg.opposite();
+        let taken = pg.take_opposite(&kept, scale, &cfg);
+        assert_eq!(taken.polarity, negated.polarity);
+        assert_eq!(bits(&taken.hairness), bits(&negated.hairness));
+        assert_eq!(pg.hairness.dimensions(), (0, 0));
     }
 }
