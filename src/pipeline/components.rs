@@ -334,17 +334,7 @@ pub fn boundary_width_px(pixels: &[(u32, u32)]) -> f64 {
     if pixels.is_empty() {
         return 0.0;
     }
-    let (x0, y0) = pixels
-        .iter()
-        .fold((u32::MAX, u32::MAX), |(a, b), &(x, y)| (a.min(x), b.min(y)));
-    let (x1, y1) = pixels
-        .iter()
-        .fold((0, 0), |(a, b), &(x, y)| (a.max(x), b.max(y)));
-    let (w, h) = ((x1 - x0 + 3) as usize, (y1 - y0 + 3) as usize);
-    let mut on = vec![false; w * h];
-    for &(x, y) in pixels {
-        on[(y - y0 + 1) as usize * w + (x - x0 + 1) as usize] = true;
-    }
+    let (on, w, h) = padded_crop(pixels, bbox_of(pixels));
     let mut edges = 0usize;
     for i in w..w * (h - 1) {
         if on[i] {
@@ -366,6 +356,19 @@ pub fn pixels_by_label(labels: &Labels) -> Vec<Vec<(u32, u32)>> {
         }
     }
     out
+}
+
+/// `pixels` as a row-major bitmap of their box `bbox` (inclusive) with a
+/// one-pixel frame of `false` around it: the bitmap, its width and height.
+fn padded_crop(pixels: &[(u32, u32)], bbox: [u32; 4]) -> (Vec<bool>, usize, usize) {
+    let (x0, y0) = (bbox[0] as usize, bbox[1] as usize);
+    let w = bbox[2] as usize - x0 + 3;
+    let h = bbox[3] as usize - y0 + 3;
+    let mut crop = vec![false; w * h];
+    for &(x, y) in pixels {
+        crop[(y as usize - y0 + 1) * w + (x as usize - x0 + 1)] = true;
+    }
+    (crop, w, h)
 }
 
 fn bbox_of(px: &[(u32, u32)]) -> [u32; 4] {
@@ -537,14 +540,8 @@ pub fn features(
     let Some(cfg) = thin else {
         return c;
     };
-    // Padded crop.
+    let (mut crop, w, h) = padded_crop(&c.pixels, bbox);
     let (x0, y0) = (bbox[0] as usize, bbox[1] as usize);
-    let w = bbox[2] as usize - x0 + 3;
-    let h = bbox[3] as usize - y0 + 3;
-    let mut crop = vec![false; w * h];
-    for &(x, y) in &c.pixels {
-        crop[(y as usize - y0 + 1) * w + (x as usize - x0 + 1)] = true;
-    }
     // Holes: background not 4-connected to the crop border.
     let mut outside = vec![false; w * h];
     let mut stack: Vec<usize> = Vec::new();
