@@ -6,8 +6,10 @@
 //! cargo run --release --example peak_memory -- IMAGE PIXEL_SIZE_UM [--save]
 //! ```
 //!
-//! Prints the image's hair count and the largest number of bytes live at
-//! once, from decoding to the report, counted by the `dhat` heap profiler.
+//! Prints the image's hair count, the largest number of bytes live at
+//! once, from decoding to the report, and the bytes allocated in all (each
+//! fresh page of which the kernel zeroes on first touch), counted by the
+//! `dhat` heap profiler.
 //! With `--save` the profile is written to `dhat-heap.json` for the DHAT
 //! viewer, which shows which allocation sites were live at that peak.
 
@@ -38,10 +40,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let analysis = pipeline.analyse_owned(decoded.image, PixelScale::new(pixel_size_um)?, None)?;
     let stats = dhat::HeapStats::get();
     println!(
-        "{image}: {} hairs; decoded image {:.1} MB; live heap peak {:.1} MB",
+        "{image}: {} hairs; decoded image {:.1} MB; live heap peak {:.1} MB; \
+         allocated in all {:.1} MB in {} blocks",
         analysis.hairs.len(),
         after_decode as f64 / 1e6,
-        stats.max_bytes as f64 / 1e6
+        stats.max_bytes as f64 / 1e6,
+        stats.total_bytes as f64 / 1e6,
+        stats.total_blocks
     );
     drop(profiler);
     Ok(())
