@@ -916,6 +916,10 @@ pub struct Shaft {
     pub clear: Vec<bool>,
 }
 
+/// Contrast, relative to the shaft's, from which a step beyond an end is
+/// another object rather than the shaft's shadow ([`end_score`]).
+const SHADOW_MAX: f32 = 0.7;
+
 /// "Exit-likeness" of one end of a shaft: `(1 − inner contrast)` over the last
 /// two widths (fading into the subsurface shadow), plus the contrast found
 /// beyond the end (shadow continuing the shaft), plus half the relative
@@ -923,7 +927,12 @@ pub struct Shaft {
 /// median contrast and width. A blunt cut tip scores about 0. "Contrast beyond
 /// the end" is darkness against the skin (`dark_sign` = −1 turns the hairness
 /// of a light-hair image into darkness), since openings and shadows are dark
-/// whatever the hair's colour.
+/// whatever the hair's colour. Beyond a dark shaft it is read step by step
+/// and counted only where fainter than 0.7 of the shaft (`SHADOW_MAX`):
+/// darker is another object lying beyond the end, and a dust speck a few
+/// pixels past a faint hair's tip would otherwise make that tip its exit.
+/// Beyond a light shaft, whose opening may be far darker than the shaft is
+/// light, only an average of 0.7 or more is another object.
 pub fn end_score(
     hairness: &GrayF32,
     s: &Shaft,
@@ -972,8 +981,22 @@ pub fn end_score(
     }
     let m_out = if out.is_empty() {
         0.0
+    } else if dark_sign > 0.0 {
+        // A dark shaft's shadow continues it, fainter: a step beyond the end
+        // at `SHADOW_MAX` of the shaft's contrast or more is another object
+        // (a shaft, a dot, a speck of dust), which says nothing of this end.
+        let shadow = |v: f32| if v < SHADOW_MAX * c { v.max(0.0) } else { 0.0 };
+        out.iter().map(|&v| shadow(v)).sum::<f32>() / out.len() as f32 / c
     } else {
-        out.iter().map(|v| v.max(0.0)).sum::<f32>() / out.len() as f32 / c
+        // A light shaft's opening and shadow are dark, with no fixed ratio
+        // to its own contrast: only darkness at full strength all along is
+        // another object.
+        let m = out.iter().map(|v| v.max(0.0)).sum::<f32>() / out.len() as f32 / c;
+        if m < SHADOW_MAX {
+            m
+        } else {
+            0.0
+        }
     };
     let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
     let wend: &[f32] = if at_start {
@@ -982,10 +1005,7 @@ pub fn end_score(
         &s.widths[s.widths.len() - kw.min(s.widths.len())..]
     };
     let blob = quantile(wend, 0.5).map_or(0.0, |x| (x / wpx - 1.2).max(0.0));
-    // A shadow is fainter than its shaft; full contrast beyond the end is
-    // another object touching it (a shaft, a dot), which says nothing.
-    let shadow = if m_out < 0.7 { m_out } else { 0.0 };
-    (1.0 - m_in).clamp(0.0, 1.0) + shadow + 0.5 * blob.min(2.0)
+    (1.0 - m_in).clamp(0.0, 1.0) + m_out + 0.5 * blob.min(2.0)
 }
 
 /// Quantile of the widths of an image's single shafts taken as the width
@@ -1809,6 +1829,51 @@ mod tests {
         rows.iter()
             .flat_map(|&(y, x0, len)| (x0..x0 + len).map(move |x| (x, y)))
             .collect()
+    }
+
+    /// A faint shaft (contrast 0.2, 5 px wide) along y = 20 from x = 30 to
+    /// x = 90 on bare skin, as [`count`] describes it.
+    fn faint_shaft() -> Shaft {
+        let poly: Vec<[f32; 2]> = (30..=90).map(|x| [x as f32, 20.0]).collect();
+        let n = poly.len();
+        Shaft {
+            component: 0,
+            poly,
+            widths: vec![5.0; n],
+            centre: vec![0.2; n],
+            contrast: 0.2,
+            single_width_px: 5.0,
+            median_width_px: 5.0,
+            n: 1,
+            clear: vec![true; n],
+        }
+    }
+
+    #[test]
+    fn end_score_reads_a_shadow_but_not_a_speck_beyond_the_end() {
+        let shaft = faint_shaft();
+        let map = |speck: bool| {
+            GrayF32::from_fn(120, 40, |x, y| {
+                let v = if (18..=22).contains(&y) && (30..=90).contains(&x) {
+                    0.2 // the shaft
+                } else if (18..=22).contains(&y) && (15..30).contains(&x) {
+                    0.1 // its sub-surface shadow beyond the exit, half as dark
+                } else if speck && x == 97 && (19..=20).contains(&y) {
+                    0.4 // a 1 × 2 px speck 7 px past the tip, darker than the shaft
+                } else {
+                    0.0
+                };
+                image::Luma([v])
+            })
+        };
+        let (clean, specked) = (map(false), map(true));
+        let exit = end_score(&clean, &shaft, true, 1.0, 1.0);
+        let tip = end_score(&clean, &shaft, false, 1.0, 1.0);
+        assert!((exit - 0.5).abs() < 1e-3, "exit {exit}");
+        assert!(tip.abs() < 1e-3, "tip {tip}");
+        // The speck says nothing of the tip: the same score, bit for bit.
+        assert_eq!(end_score(&specked, &shaft, false, 1.0, 1.0), tip);
+        assert_eq!(end_score(&specked, &shaft, true, 1.0, 1.0), exit);
     }
 
     #[test]
