@@ -318,12 +318,11 @@ fn segments_by(
             for &i in &idx {
                 residue[i] = true;
             }
-            pts = pts
-                .iter()
-                .zip(&residue)
-                .filter(|&(_, &r)| !r)
-                .map(|(&p, _)| p)
-                .collect();
+            let mut k = 0;
+            pts.retain(|_| {
+                k += 1;
+                !residue[k - 1]
+            });
             continue;
         }
         // Least-squares (principal axis) fit of the run.
@@ -979,25 +978,24 @@ pub fn end_score(
         out.push(best);
         d += step_px.max(0.5);
     }
+    // A dark shaft's shadow continues it, fainter: a step beyond the end at
+    // `SHADOW_MAX` of the shaft's contrast or more is another object (a
+    // shaft, a dot, a speck of dust). A light shaft's opening and shadow are
+    // dark, with no fixed ratio to its own contrast: there only darkness at
+    // that strength on average is another object. Either says nothing of
+    // this end.
+    let step_max = if dark_sign > 0.0 {
+        SHADOW_MAX * c
+    } else {
+        f32::INFINITY
+    };
     let m_out = if out.is_empty() {
         0.0
-    } else if dark_sign > 0.0 {
-        // A dark shaft's shadow continues it, fainter: a step beyond the end
-        // at `SHADOW_MAX` of the shaft's contrast or more is another object
-        // (a shaft, a dot, a speck of dust), which says nothing of this end.
-        let shadow = |v: f32| if v < SHADOW_MAX * c { v.max(0.0) } else { 0.0 };
-        out.iter().map(|&v| shadow(v)).sum::<f32>() / out.len() as f32 / c
     } else {
-        // A light shaft's opening and shadow are dark, with no fixed ratio
-        // to its own contrast: only darkness at full strength all along is
-        // another object.
-        let m = out.iter().map(|v| v.max(0.0)).sum::<f32>() / out.len() as f32 / c;
-        if m < SHADOW_MAX {
-            m
-        } else {
-            0.0
-        }
+        let shadow = |v: f32| if v < step_max { v.max(0.0) } else { 0.0 };
+        out.iter().map(|&v| shadow(v)).sum::<f32>() / out.len() as f32 / c
     };
+    let m_out = if m_out < SHADOW_MAX { m_out } else { 0.0 };
     let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
     let wend: &[f32] = if at_start {
         &s.widths[..kw.min(s.widths.len())]
