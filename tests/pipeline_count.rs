@@ -226,6 +226,35 @@ fn white_hair_beside_a_dark_one_counts() {
     assert_eq!(count(&s.analyse_with(cfg, None)), 4);
 }
 
+// A white hair flanked by dark specks too small to be anything (one pixel,
+// 40 µm apart, 8 µm outside its edges, as the ridge filter leaves along a
+// light shaft) counts: specks are not shafts whose highlight it could be,
+// although within the 25 µm clearance they cover most of it.
+#[test]
+fn white_hair_flanked_by_dark_specks_counts() {
+    let mut s = white_hair_among_dark_ones();
+    let (ax, ay) = (s.px(1.9), s.px(1.2));
+    let (dx, dy) = (s.px(1.0), s.px(0.3));
+    let len = dx.hypot(dy);
+    let (tx, ty) = (dx / len, dy / len);
+    // Centre line to speck: half the 55 µm shaft plus 8 µm.
+    let off = 35.5 / s.um;
+    let mut u = 0.0;
+    while u < len {
+        for side in [-1.0f32, 1.0] {
+            let x = ax + u * tx - side * off * ty;
+            let y = ay + u * ty + side * off * tx;
+            s.blend(x as u32, y as u32, [60.0, 50.0, 50.0], 1.0);
+        }
+        u += 40.0 / s.um;
+    }
+    let exit_x = f64::from(s.px(1.9));
+    let a = s.analyse();
+    assert_eq!(count(&a), 4, "{:?}", a.components);
+    let white = |h: &&trichometry::Hair| (h.exit[0] - exit_x).abs() < 15.0;
+    assert_eq!(a.hairs.iter().filter(white).count(), 1, "{:?}", a.hairs);
+}
+
 // A bright streak among glints (specks too small and round to be hairs,
 // covering a few per cent of the skin around it) is glare, not a white
 // hair, even with a dark end like an opening; it is the white hair of

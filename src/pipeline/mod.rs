@@ -228,7 +228,7 @@ impl Pipeline {
             }
             None => (None, None),
         };
-        let mask = segment::segment_with_ridge(&pre, ridge.as_ref(), scale, &cfg.segment)?;
+        let mut mask = segment::segment_with_ridge(&pre, ridge.as_ref(), scale, &cfg.segment)?;
         drop(ridge);
         let comps = components::components(&mask, &pre, scale, &cfg.components)?;
 
@@ -268,6 +268,20 @@ impl Pipeline {
         // and visibility maps or the pixels: each is freed as soon as it is
         // done with, so none is held through the other polarity's pass,
         // where a 12 MP image reaches its peak memory.
+        if other_pixels.is_some() {
+            // The overlap rule below asks whether a shaft of the other
+            // polarity lies on a shaft of this one. Specks below the smallest
+            // hair area are not shafts: along a light shaft, the ridge
+            // filter's flanks leave a string of them, which dilated by the
+            // clearance would cover the light shaft itself.
+            for (c, reason) in &comps {
+                if *reason == Some("too_small") {
+                    for &(x, y) in &c.pixels {
+                        mask.0.put_pixel(x, y, image::Luma([0]));
+                    }
+                }
+            }
+        }
         drop(comps);
         if let Some(pixels) = other_pixels.take() {
             // Hairs of the other polarity, read from the channel where they

@@ -85,8 +85,11 @@ pub struct PreprocessConfig {
     /// while at most this share of its pixels lies within
     /// `other_polarity_clearance_um` of the main polarity's mask: a white
     /// hair touching or crossing dark ones mostly lies beside them, a
-    /// specular highlight lies on its shaft. Default: 0.6 (0 drops every
-    /// component that comes near the main mask at all).
+    /// specular highlight lies on its shaft. The main mask's specks (below
+    /// `components.min_area_um2`) are left out of it: they are no shaft, and
+    /// the ridge filter leaves strings of them along a light shaft's flanks.
+    /// Default: 0.6 (0 drops every component that comes near the main mask
+    /// at all).
     pub other_polarity_max_overlap: f64,
     /// With `both_polarities`, the reach of the main polarity's mask in the
     /// overlap test above, µm: a shaft's specular highlight and its bright
