@@ -931,7 +931,8 @@ const SHADOW_MAX: f32 = 0.7;
 /// darker is another object lying beyond the end, and a dust speck a few
 /// pixels past a faint hair's tip would otherwise make that tip its exit.
 /// Beyond a light shaft, whose opening may be far darker than the shaft is
-/// light, only an average of 0.7 or more is another object.
+/// light, darkness is the opening however dark, counted up to the shaft's
+/// own contrast.
 pub fn end_score(
     hairness: &GrayF32,
     s: &Shaft,
@@ -980,10 +981,10 @@ pub fn end_score(
     }
     // A dark shaft's shadow continues it, fainter: a step beyond the end at
     // `SHADOW_MAX` of the shaft's contrast or more is another object (a
-    // shaft, a dot, a speck of dust). A light shaft's opening and shadow are
-    // dark, with no fixed ratio to its own contrast: there only darkness at
-    // that strength on average is another object. Either says nothing of
-    // this end.
+    // shaft, a dot, a speck of dust), and so is an average at that strength;
+    // either says nothing of this end. A light shaft's opening and shadow
+    // are dark, with no fixed ratio to its own contrast: a white hair's
+    // opening on pale skin is often darker than the hair is light.
     let step_max = if dark_sign > 0.0 {
         SHADOW_MAX * c
     } else {
@@ -995,7 +996,13 @@ pub fn end_score(
         let shadow = |v: f32| if v < step_max { v.max(0.0) } else { 0.0 };
         out.iter().map(|&v| shadow(v)).sum::<f32>() / out.len() as f32 / c
     };
-    let m_out = if m_out < SHADOW_MAX { m_out } else { 0.0 };
+    let m_out = if dark_sign < 0.0 {
+        m_out.min(1.0)
+    } else if m_out < SHADOW_MAX {
+        m_out
+    } else {
+        0.0
+    };
     let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
     let wend: &[f32] = if at_start {
         &s.widths[..kw.min(s.widths.len())]
@@ -1872,6 +1879,28 @@ mod tests {
         // The speck says nothing of the tip: the same score, bit for bit.
         assert_eq!(end_score(&specked, &shaft, false, 1.0, 1.0), tip);
         assert_eq!(end_score(&specked, &shaft, true, 1.0, 1.0), exit);
+    }
+
+    #[test]
+    fn end_score_reads_a_light_shafts_dark_opening() {
+        // A light shaft (hairness positive) whose opening beyond the exit
+        // is darker than the shaft is light: the exit still scores as one,
+        // the tip not at all.
+        let shaft = faint_shaft();
+        let map = GrayF32::from_fn(120, 40, |x, y| {
+            let v = if (18..=22).contains(&y) && (30..=90).contains(&x) {
+                0.2
+            } else if (17..=23).contains(&y) && (20..30).contains(&x) {
+                -0.3
+            } else {
+                0.0
+            };
+            image::Luma([v])
+        });
+        let exit = end_score(&map, &shaft, true, 1.0, -1.0);
+        let tip = end_score(&map, &shaft, false, 1.0, -1.0);
+        assert!(exit >= 0.9, "exit {exit}");
+        assert!(tip.abs() < 1e-3, "tip {tip}");
     }
 
     #[test]
