@@ -143,6 +143,40 @@ fn kernels(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("blur_trichometry", name), hn, |b, hn| {
             b.iter(|| filter::gaussian_blur(black_box(hn), sigma))
         });
+        // The background of one byte channel: selecting among its values
+        // as floats, and the byte histograms `preprocess` uses for an RGB
+        // channel (same bits: `byte_histogram_grid_matches_selection`).
+        let rgb = img.to_rgb8();
+        let green = image::GrayImage::from_fn(w, h, |x, y| image::Luma([rgb.get_pixel(x, y)[1]]));
+        let green_f = preprocess::gray_f32(&img, preprocess::Channel::Green);
+        let (win, cell) = (
+            cfg.preprocess.background_window_um,
+            cfg.preprocess.background_cell_um,
+        );
+        g.bench_with_input(
+            BenchmarkId::new("background_select", name),
+            &green_f,
+            |b, gf| {
+                b.iter(|| {
+                    preprocess::estimate_background(black_box(gf), &pre.visible, scale, win, cell)
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("background_histogram", name),
+            &green,
+            |b, g8| {
+                b.iter(|| {
+                    preprocess::estimate_background_u8(
+                        black_box(g8),
+                        &pre.visible,
+                        scale,
+                        win,
+                        cell,
+                    )
+                })
+            },
+        );
         let mask = segment::segment(&pre, scale, &cfg.segment).unwrap().0;
         g.bench_with_input(BenchmarkId::new("dilate_imageproc", name), &mask, |b, m| {
             b.iter(|| {

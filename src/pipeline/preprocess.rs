@@ -502,6 +502,38 @@ impl Source<'_> {
         }
     }
 
+    /// The table through which `channel` is read when its values are bytes
+    /// (one channel of 8-bit RGB, or the plane kept of it); `None` where
+    /// they are not (luma, gray, other layouts).
+    fn byte_table(&self, channel: Channel) -> Option<&[f32; 256]> {
+        let single = matches!(channel, Channel::Red | Channel::Green | Channel::Blue);
+        match self {
+            Source::Rgb8(_, lut) | Source::Plane8(_, lut) if single => Some(lut),
+            _ => None,
+        }
+    }
+
+    /// Writes the bytes of `channel` of the pixels `start..start + out.len()`
+    /// into `out`, where [`Source::byte_table`] is `Some`; `out[i]` read
+    /// through that table is what [`Source::fill`] writes.
+    fn fill_bytes(&self, start: usize, channel: Channel, out: &mut [u8]) {
+        let end = start + out.len();
+        match self {
+            Source::Rgb8(v, _) => {
+                let c = match channel {
+                    Channel::Red => 0,
+                    Channel::Green => 1,
+                    _ => 2,
+                };
+                for (o, p) in out.iter_mut().zip(v[3 * start..3 * end].chunks_exact(3)) {
+                    *o = p[c];
+                }
+            }
+            Source::Plane8(v, _) => out.copy_from_slice(&v[start..end]),
+            Source::Gray(_) | Source::Rgb(_) => {}
+        }
+    }
+
     #[inline]
     fn fill_with(&self, start: usize, out: &mut [f32], f: impl Fn([f32; 3]) -> f32) {
         let end = start + out.len();
@@ -930,7 +962,7 @@ pub fn estimate_background(
     let grid = BackgroundGrid::new(
         w,
         h,
-        |y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]),
+        Rows::Floats(&|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu])),
         visible.as_raw(),
         scale,
         window_um,
@@ -938,6 +970,56 @@ pub fn estimate_background(
     );
     let mut out = vec![0f32; g.len()];
     for (y, row) in out.chunks_exact_mut(w as usize).enumerate() {
+        grid.row(y as u32, row);
+    }
+    GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
+}
+
+/// [`estimate_background`] of an 8-bit gray image read as `v / 255`: the
+/// same values, bit for bit, from 256-bin histograms of the bytes (cell
+/// medians, then window medians slid a column of cells at a time, Huang et
+/// al. 1979) instead of selecting among floating-point values; one RGB
+/// channel of a photograph takes this path inside [`preprocess`].
+///
+/// # Examples
+/// ```
+/// use trichometry::{PixelScale, pipeline::preprocess::{estimate_background, estimate_background_u8}};
+/// let mut g = image::GrayImage::from_pixel(200, 200, image::Luma([204]));
+/// for y in 0..200 { for x in 98..102 { g.put_pixel(x, y, image::Luma([25])); } }
+/// let vis = image::GrayImage::from_pixel(200, 200, image::Luma([255]));
+/// let s = PixelScale::new(5.0).unwrap();
+/// let b = estimate_background_u8(&g, &vis, s, 400.0, 20.0);
+/// assert!((b.get_pixel(100, 100)[0] - 0.8).abs() < 1e-3);
+/// let f = image::ImageBuffer::from_fn(200, 200, |x, y| image::Luma([f32::from(g.get_pixel(x, y)[0]) / 255.0]));
+/// assert_eq!(b, estimate_background(&f, &vis, s, 400.0, 20.0));
+/// ```
+pub fn estimate_background_u8(
+    gray: &GrayImage,
+    visible: &GrayImage,
+    scale: PixelScale,
+    window_um: f64,
+    cell_um: f64,
+) -> GrayF32 {
+    let (w, h) = gray.dimensions();
+    if w == 0 || h == 0 {
+        return GrayF32::new(w, h);
+    }
+    let (g, wu) = (gray.as_raw(), w as usize);
+    let lut = byte_table();
+    let grid = BackgroundGrid::new(
+        w,
+        h,
+        Rows::Bytes(
+            &|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]),
+            &lut,
+        ),
+        visible.as_raw(),
+        scale,
+        window_um,
+        cell_um,
+    );
+    let mut out = vec![0f32; g.len()];
+    for (y, row) in out.chunks_exact_mut(wu).enumerate() {
         grid.row(y as u32, row);
     }
     GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
@@ -952,6 +1034,29 @@ fn cell_px(w: u32, h: u32, scale: PixelScale, window_um: f64, cell_um: f64) -> u
         .round()
         .max(by_area)
         .max(1.0) as u32
+}
+
+/// Where [`BackgroundGrid::new`] reads the image, a row at a time.
+enum Rows<'a> {
+    /// Values written into a row buffer by the closure.
+    Floats(&'a dyn Fn(usize, &mut [f32])),
+    /// Bytes written into a row buffer by the closure, whose values are
+    /// read through the table (strictly increasing): the medians come from
+    /// histograms of the bytes, with the same result as selecting values.
+    Bytes(&'a dyn Fn(usize, &mut [u8]), &'a [f32; 256]),
+}
+
+/// The byte of rank `k` (0-based, in increasing order) of a 256-bin
+/// histogram holding more than `k` values.
+fn rank_in_histogram(hist: &[u32], k: usize) -> u8 {
+    let mut seen = 0usize;
+    for (level, &c) in hist.iter().enumerate() {
+        seen += c as usize;
+        if seen > k {
+            return level as u8;
+        }
+    }
+    255
 }
 
 /// The coarse background of [`estimate_background`]: window medians of cell
@@ -970,12 +1075,11 @@ struct BackgroundGrid {
 }
 
 impl BackgroundGrid {
-    /// Builds the grid of an image of `w × h` (both > 0) whose row `y` is
-    /// written into a buffer by `fill_row(y, buffer)`.
+    /// Builds the grid of an image of `w × h` (both > 0) from its rows.
     fn new(
         w: u32,
         h: u32,
-        fill_row: impl Fn(usize, &mut [f32]),
+        rows: Rows<'_>,
         visible: &[u8],
         scale: PixelScale,
         window_um: f64,
@@ -983,6 +1087,52 @@ impl BackgroundGrid {
     ) -> BackgroundGrid {
         let cell = cell_px(w, h, scale, window_um, cell_um);
         let (cw, ch) = (w.div_ceil(cell), h.div_ceil(cell));
+        let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
+            .round()
+            .max(1.0) as i64;
+        let coarse = match rows {
+            Rows::Floats(fill_row) => {
+                let medians = Self::cell_medians(w, cell, cw, ch, fill_row, visible);
+                Self::window_medians(cw, ch, r, &medians)
+            }
+            Rows::Bytes(fill_row, lut) => {
+                let levels = Self::cell_levels(w, cell, cw, ch, fill_row, visible);
+                Self::window_levels(cw, ch, r, &levels, lut)
+            }
+        };
+        let cellf = cell as f32;
+        let (mut runs, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
+        for x in 0..w {
+            let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
+            let x0 = fx.floor() as u32;
+            let (x0, x1, tx) = (x0 as usize, (x0 + 1).min(cw - 1) as usize, fx - x0 as f32);
+            left.push(1.0 - tx);
+            right.push(tx);
+            match runs.last_mut() {
+                Some((_, end, a, b)) if (*a, *b) == (x0, x1) => *end = x as usize + 1,
+                _ => runs.push((x as usize, x as usize + 1, x0, x1)),
+            }
+        }
+        BackgroundGrid {
+            cell,
+            cw,
+            ch,
+            coarse,
+            runs,
+            left,
+            right,
+        }
+    }
+
+    /// Median of each cell's visible values (NaN for a cell with none).
+    fn cell_medians(
+        w: u32,
+        cell: u32,
+        cw: u32,
+        ch: u32,
+        fill_row: &dyn Fn(usize, &mut [f32]),
+        visible: &[u8],
+    ) -> Vec<f32> {
         // Cell medians, one band of `cell` rows at a time. Each cell's
         // values are kept as integer keys that order like `f32::total_cmp`
         // (see the window medians below), copied a cell-wide run at a time.
@@ -1017,11 +1167,15 @@ impl BackgroundGrid {
                 }
             }
         }
+        medians
+    }
+
+    /// Median of the cell medians in each cell's window of `2r + 1` cells
+    /// a side (clipped to the grid); the median of all cell medians where a
+    /// window holds none, 0.5 where the image has none.
+    fn window_medians(cw: u32, ch: u32, r: i64, medians: &[f32]) -> Vec<f32> {
         let valid: Vec<f32> = medians.iter().copied().filter(|v| !v.is_nan()).collect();
         let global = median(valid).unwrap_or(0.5);
-        let r = ((scale.um_to_px(window_um) / 2.0) / f64::from(cell))
-            .round()
-            .max(1.0) as i64;
         let mut coarse = vec![global; (cw * ch) as usize];
         // The window medians compare integer keys that order like
         // `f32::total_cmp` (the same transform it applies), which is faster
@@ -1049,28 +1203,111 @@ impl BackgroundGrid {
                 }
             }
         }
-        let cellf = cell as f32;
-        let (mut runs, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
-        for x in 0..w {
-            let fx = ((x as f32 + 0.5) / cellf - 0.5).clamp(0.0, (cw - 1) as f32);
-            let x0 = fx.floor() as u32;
-            let (x0, x1, tx) = (x0 as usize, (x0 + 1).min(cw - 1) as usize, fx - x0 as f32);
-            left.push(1.0 - tx);
-            right.push(tx);
-            match runs.last_mut() {
-                Some((_, end, a, b)) if (*a, *b) == (x0, x1) => *end = x as usize + 1,
-                _ => runs.push((x as usize, x as usize + 1, x0, x1)),
+        coarse
+    }
+
+    /// [`BackgroundGrid::cell_medians`] of a byte-valued image: each cell's
+    /// median byte (`None` for a cell with no visible pixel), from a
+    /// 256-bin histogram per cell of one band of cells (Huang et al. 1979),
+    /// where sorting or selecting would compare every value.
+    fn cell_levels(
+        w: u32,
+        cell: u32,
+        cw: u32,
+        ch: u32,
+        fill_row: &dyn Fn(usize, &mut [u8]),
+        visible: &[u8],
+    ) -> Vec<Option<u8>> {
+        let (wu, cu, cwu) = (w as usize, cell as usize, cw as usize);
+        let mut levels = vec![None; cwu * ch as usize];
+        let mut bytes = vec![0u8; wu];
+        let mut hist = vec![0u32; cwu * 256];
+        let mut count = vec![0usize; cwu];
+        for (cy, band) in visible.chunks(cu * wu).enumerate() {
+            hist.fill(0);
+            count.fill(0);
+            for (i, vis) in band.chunks_exact(wu).enumerate() {
+                fill_row(cy * cu + i, &mut bytes);
+                let cells = hist.chunks_exact_mut(256).zip(count.iter_mut());
+                for ((hc, n), (vis, b)) in cells.zip(vis.chunks(cu).zip(bytes.chunks(cu))) {
+                    if vis.iter().all(|&m| m != 0) {
+                        for &v in b {
+                            hc[usize::from(v)] += 1;
+                        }
+                        *n += b.len();
+                    } else {
+                        for (_, &v) in vis.iter().zip(b).filter(|(&m, _)| m != 0) {
+                            hc[usize::from(v)] += 1;
+                            *n += 1;
+                        }
+                    }
+                }
+            }
+            let cells = hist.chunks_exact(256).zip(&count).enumerate();
+            for (cx, (hc, &n)) in cells {
+                if n > 0 {
+                    levels[cy * cwu + cx] = Some(rank_in_histogram(hc, n / 2));
+                }
             }
         }
-        BackgroundGrid {
-            cell,
-            cw,
-            ch,
-            coarse,
-            runs,
-            left,
-            right,
+        levels
+    }
+
+    /// [`BackgroundGrid::window_medians`] of byte levels read through `lut`
+    /// (strictly increasing, so the median level's value is the median
+    /// value): one histogram per row of cells, slid along the row a column
+    /// of cells at a time (Huang et al. 1979).
+    fn window_levels(
+        cw: u32,
+        ch: u32,
+        r: i64,
+        levels: &[Option<u8>],
+        lut: &[f32; 256],
+    ) -> Vec<f32> {
+        let valid: Vec<f32> = levels
+            .iter()
+            .flatten()
+            .map(|&l| lut[usize::from(l)])
+            .collect();
+        let global = median(valid).unwrap_or(0.5);
+        let (cw, ch) = (cw as i64, ch as i64);
+        let mut coarse = vec![global; (cw * ch) as usize];
+        for cy in 0..ch {
+            let rows = (cy - r).max(0)..=(cy + r).min(ch - 1);
+            // The levels of one column of cells of this row's window.
+            let column = |x: i64| {
+                rows.clone()
+                    .filter_map(move |yy| levels[(yy * cw + x) as usize])
+            };
+            let mut hist = [0u32; 256];
+            let mut n = 0usize;
+            for x in 0..=r.min(cw - 1) {
+                for l in column(x) {
+                    hist[usize::from(l)] += 1;
+                    n += 1;
+                }
+            }
+            for cx in 0..cw {
+                // Slide: the column leaving the window, the one entering it.
+                if cx > r {
+                    for l in column(cx - r - 1) {
+                        hist[usize::from(l)] -= 1;
+                        n -= 1;
+                    }
+                }
+                if cx > 0 && cx + r < cw {
+                    for l in column(cx + r) {
+                        hist[usize::from(l)] += 1;
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    let l = rank_in_histogram(&hist, n / 2);
+                    coarse[(cy * cw + cx) as usize] = lut[usize::from(l)];
+                }
+            }
         }
+        coarse
     }
 
     /// Writes row `y` of the background (bilinear between cell centres) into `out`.
@@ -1121,10 +1358,16 @@ fn flattened_into(
         return;
     }
     let wu = w as usize;
+    let floats = |y: usize, row: &mut [f32]| src.fill(y * wu, channel, row);
+    let bytes = |y: usize, row: &mut [u8]| src.fill_bytes(y * wu, channel, row);
+    let rows = match src.byte_table(channel) {
+        Some(lut) => Rows::Bytes(&bytes, lut),
+        None => Rows::Floats(&floats),
+    };
     let grid = BackgroundGrid::new(
         w,
         h,
-        |y, row| src.fill(y * wu, channel, row),
+        rows,
         visible,
         scale,
         cfg.background_window_um,
@@ -1586,6 +1829,33 @@ mod tests {
             let fast = estimate_background(&g, &vis, s, window, window / 20.0);
             let slow = estimate_background_reference(&g, &vis, s, window, window / 20.0);
             proptest::prop_assert_eq!(fast.as_raw(), slow.as_raw());
+        }
+
+        // A byte channel's grid from histograms has the same bits as from
+        // selecting its values, with masked pixels and whole masked cells.
+        #[test]
+        fn byte_histogram_grid_matches_selection(w in 1u32..120, h in 1u32..120, seed in proptest::prelude::any::<u64>(),
+                                                 um in 1.0f64..12.0, window in 100.0f64..1600.0, ch in 0usize..3,
+                                                 levels in 1u64..=256) {
+            let mut rng = crate::pipeline::testing::XorShift::new(seed);
+            // Few distinct levels too, so that ties are common.
+            let raw: Vec<u8> = (0..w * h * 3).map(|_| (rng.next_u64() % levels) as u8).collect();
+            let img = image::RgbImage::from_raw(w, h, raw).unwrap();
+            let vis: Vec<u8> = (0..w * h)
+                .map(|i| if (i % w) < w / 3 && rng.next_u64().is_multiple_of(2) || i % 11 == 5 { 0 } else { 255 })
+                .collect();
+            let dyn_img = DynamicImage::ImageRgb8(img);
+            let src = Source::new(&dyn_img);
+            let channel = [Channel::Red, Channel::Green, Channel::Blue][ch];
+            let wu = w as usize;
+            let floats = |y: usize, row: &mut [f32]| src.fill(y * wu, channel, row);
+            let bytes = |y: usize, row: &mut [u8]| src.fill_bytes(y * wu, channel, row);
+            let lut = src.byte_table(channel).unwrap();
+            let s = PixelScale::new(um).unwrap();
+            let a = BackgroundGrid::new(w, h, Rows::Floats(&floats), &vis, s, window, window / 20.0);
+            let b = BackgroundGrid::new(w, h, Rows::Bytes(&bytes, lut), &vis, s, window, window / 20.0);
+            let bits = |g: &BackgroundGrid| g.coarse.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(bits(&a), bits(&b));
         }
     }
 
