@@ -955,20 +955,26 @@ pub fn estimate_background(
     cell_um: f64,
 ) -> GrayF32 {
     let (w, h) = gray.dimensions();
+    let (g, wu) = (gray.as_raw(), w as usize);
+    let rows = Rows::Floats(&|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]));
+    background_image(w, h, rows, visible, scale, window_um, cell_um)
+}
+
+/// The whole background image of a [`BackgroundGrid`] (empty for an empty image).
+fn background_image(
+    w: u32,
+    h: u32,
+    rows: Rows<'_>,
+    visible: &GrayImage,
+    scale: PixelScale,
+    window_um: f64,
+    cell_um: f64,
+) -> GrayF32 {
     if w == 0 || h == 0 {
         return GrayF32::new(w, h);
     }
-    let (g, wu) = (gray.as_raw(), w as usize);
-    let grid = BackgroundGrid::new(
-        w,
-        h,
-        Rows::Floats(&|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu])),
-        visible.as_raw(),
-        scale,
-        window_um,
-        cell_um,
-    );
-    let mut out = vec![0f32; g.len()];
+    let grid = BackgroundGrid::new(w, h, rows, visible.as_raw(), scale, window_um, cell_um);
+    let mut out = vec![0f32; w as usize * h as usize];
     for (y, row) in out.chunks_exact_mut(w as usize).enumerate() {
         grid.row(y as u32, row);
     }
@@ -1001,28 +1007,13 @@ pub fn estimate_background_u8(
     cell_um: f64,
 ) -> GrayF32 {
     let (w, h) = gray.dimensions();
-    if w == 0 || h == 0 {
-        return GrayF32::new(w, h);
-    }
     let (g, wu) = (gray.as_raw(), w as usize);
     let lut = byte_table();
-    let grid = BackgroundGrid::new(
-        w,
-        h,
-        Rows::Bytes(
-            &|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]),
-            &lut,
-        ),
-        visible.as_raw(),
-        scale,
-        window_um,
-        cell_um,
+    let rows = Rows::Bytes(
+        &|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]),
+        &lut,
     );
-    let mut out = vec![0f32; g.len()];
-    for (y, row) in out.chunks_exact_mut(wu).enumerate() {
-        grid.row(y as u32, row);
-    }
-    GrayF32::from_raw(w, h, out).unwrap_or_else(|| GrayF32::new(w, h))
+    background_image(w, h, rows, visible, scale, window_um, cell_um)
 }
 
 /// Side of the background grid's cells, pixels: `cell_um` (at least a
