@@ -158,7 +158,7 @@ fn quiet_around(gray: &GrayImage, median: u8, x: u32, y: u32, r: u32) -> bool {
 proptest! {
     #![proptest_config(cfg(16))]
     #[test]
-    #[ignore = "fails on the current pipeline: two specks (1 and 4 px) on quiet skin of clean UnitsCrossings seed 4455 (0.0271 cm², 5 µm/px) leave the count at 12 but change which hairs the one component that merges most of the field is split into"]
+    #[ignore = "fails on the current pipeline: one 1-px speck on quiet skin of UnitsCrossings seed 4780 with capture effects (0.0117 cm², 5 µm/px) touches the mask of a band of parallel shafts (area +1 px), and the band, read as four shafts without it, is read as one"]
     fn small_specks_change_nothing(
         f in field(),
         specks in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 1u32..=2, 1u32..=2), 1..16),
