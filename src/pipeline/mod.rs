@@ -263,11 +263,6 @@ impl Pipeline {
 
         let mut decisions: Vec<ComponentDecision> = Vec::new();
         let mut counted = self.count_pass(&pre, &comps, &analysed, scale, &mut decisions)?;
-        // What follows needs neither the components' pixel lists nor, once
-        // the other polarity's map exists, the main pass's mask, hairness
-        // and visibility maps or the pixels: each is freed as soon as it is
-        // done with, so none is held through the other polarity's pass,
-        // where a 12 MP image reaches its peak memory.
         if other_pixels.is_some() {
             // The overlap rule below asks whether a shaft of the other
             // polarity lies on a shaft of this one. Specks below the smallest
@@ -282,6 +277,11 @@ impl Pipeline {
                 }
             }
         }
+        // What follows needs neither the components' pixel lists nor, once
+        // the other polarity's map exists, the main pass's mask, hairness
+        // and visibility maps or the pixels: each is freed as soon as it is
+        // done with, so none is held through the other polarity's pass,
+        // where a 12 MP image reaches its peak memory.
         drop(comps);
         if let Some(pixels) = other_pixels.take() {
             // Hairs of the other polarity, read from the channel where they
