@@ -474,12 +474,16 @@ fn hessian_row<const BOTH: bool>(
     }
 }
 
-/// `o = max(o, bound·exp(expo))`, skipping the exponential where `bound`
-/// (the response's upper limit, as exp ≤ 1) cannot beat `o`.
+/// `o = max(o, bound·exp(expo))` for `expo ≤ 0`, skipping the exponential
+/// where an upper bound of the product (`bound`, and `bound / (1 − expo)`)
+/// cannot beat `o`.
 #[inline]
 fn raise(o: &mut [f32], bound: &[f32], expo: &[f32]) {
     for ((o, &b), &q) in o.iter_mut().zip(bound).zip(expo) {
-        if b > *o {
+        // exp(q) ≤ 1 / (1 − q) for q ≤ 0: where b / (1 − q) falls short of
+        // `o` by more than rounding could make up (0.1%), `b·exp(q)` cannot
+        // beat it either, and the exponential is skipped.
+        if b > *o && b >= *o * (1.0 - q) * 0.999 {
             let v = b * q.exp();
             if v > *o {
                 *o = v;
