@@ -981,10 +981,10 @@ pub fn end_score(
     }
     // A dark shaft's shadow continues it, fainter: a step beyond the end at
     // `SHADOW_MAX` of the shaft's contrast or more is another object (a
-    // shaft, a dot, a speck of dust), and so is an average at that strength;
-    // either says nothing of this end. A light shaft's opening and shadow
-    // are dark, with no fixed ratio to its own contrast: a white hair's
-    // opening on pale skin is often darker than the hair is light.
+    // shaft, a dot, a speck of dust) and says nothing of this end. A light
+    // shaft's opening and shadow are dark, with no fixed ratio to its own
+    // contrast (a white hair's opening on pale skin is often darker than the
+    // hair is light): every step counts, the mean up to the shaft's contrast.
     let step_max = if dark_sign > 0.0 {
         SHADOW_MAX * c
     } else {
@@ -996,13 +996,7 @@ pub fn end_score(
         let shadow = |v: f32| if v < step_max { v.max(0.0) } else { 0.0 };
         out.iter().map(|&v| shadow(v)).sum::<f32>() / out.len() as f32 / c
     };
-    let m_out = if dark_sign < 0.0 {
-        m_out.min(1.0)
-    } else if m_out < SHADOW_MAX {
-        m_out
-    } else {
-        0.0
-    };
+    let m_out = m_out.min(1.0);
     let kw = ((wpx / step_px).ceil() as usize).clamp(1, (s.widths.len() / 4).max(1));
     let wend: &[f32] = if at_start {
         &s.widths[..kw.min(s.widths.len())]

@@ -1976,12 +1976,11 @@ mod tests {
         }
     }
 
-    // A black half is masked, the bright half is visible.
     // Dark skin with mild noise, eight black shafts (a third of the skin's
     // brightness) and pale discs (flakes, glints: almost four times as
-    // bright) of 0.6 of the shafts' area. Summed in relative contrast (+2.8 against −0.67)
-    // the discs weigh 2.5 times the shafts; in log contrast (1.34 against
-    // 1.10) 0.7 times: the image's hairs are dark.
+    // bright) of 0.6 of the shafts' area. Summed in relative contrast (+2.8
+    // against −0.67) the discs weigh 2.5 times the shafts; in log contrast
+    // (1.34 against 1.10) 0.7 times: the image's hairs are dark.
     #[test]
     fn polarity_weighs_dark_and_light_alike() {
         let mut state = 7u32;
@@ -2015,6 +2014,7 @@ mod tests {
         assert_eq!(p.polarity, Polarity::Dark);
     }
 
+    // A black half is masked, the bright half is visible.
     #[test]
     fn black_half_is_masked() {
         let img = image::GrayImage::from_fn(400, 200, |x, _| Luma([if x < 200 { 0 } else { 180 }]));
