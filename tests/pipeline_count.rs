@@ -506,6 +506,43 @@ fn one_hair_behind_a_shadow(um: f32, (exit, tip): Drawn, shadow_mix: f32) -> tri
     h
 }
 
+// A hair whose cut tip rests on another hair's shaft, near that hair's
+// exit, meets it as the hairs of one unit meet: a shared end. Its own
+// opening at the other end shows the exit better, and wins
+// (`count.shared_exit_margin`); with the override off, the tip is read as
+// the exit.
+#[test]
+fn tip_resting_on_another_shaft_is_not_the_exit() {
+    let resting = ((1.7, 0.35), (0.8, 1.0));
+    for um in [2.5f32, 5.0] {
+        let mut s = Scene::new(2.6, 1.6, um);
+        s.hair((0.4, 1.0), (2.2, 1.0), 70.0);
+        s.hair(resting.0, resting.1, 70.0);
+        let px = 1000.0 / f64::from(um);
+        let exits = |a: &trichometry::Analysis| -> Vec<f64> {
+            let (ex, ey) = (f64::from(resting.0 .0) * px, f64::from(resting.0 .1) * px);
+            a.hairs
+                .iter()
+                .map(|h| (h.exit[0] - ex).hypot(h.exit[1] - ey) * f64::from(um))
+                .collect()
+        };
+        let a = s.analyse();
+        assert_eq!(count(&a), 2, "{um} µm/px: {:?}", a.components);
+        let d = exits(&a);
+        assert!(
+            d.iter().any(|&d| d <= 70.0),
+            "{um} µm/px: no exit within 70 µm of the resting hair's opening: {d:?} µm"
+        );
+        let mut cfg = Config::default();
+        cfg.count.shared_exit_margin = 10.0;
+        let d = exits(&s.analyse_with(cfg, None));
+        assert!(
+            d.iter().all(|&d| d > 70.0),
+            "{um} µm/px: the override off should read the tip as the exit: {d:?} µm"
+        );
+    }
+}
+
 // An empty field (skin and noise) counts 0 and is not an error.
 #[test]
 fn empty_image_counts_zero() {
