@@ -839,8 +839,12 @@ fn unit(a: [f32; 2], b: [f32; 2]) -> [f32; 2] {
 }
 
 /// Joins segments that continue each other (ends within `gap_px`, outward
-/// directions within `max_bend_deg` of opposite, and the second end within
-/// `max_offset_px` of the first segment's continued line) into polylines.
+/// directions within `max_bend_deg` of opposite, the second end within
+/// `max_offset_px` of the first segment's continued line, and each segment
+/// reaching at least half its length past the other's end) into polylines.
+/// A short piece lying over another's end (what a crossing or a unit's
+/// junction leaves of the skeleton) passes the first three tests with its
+/// far end; joined, it would fold the line back on itself.
 pub fn join_segments(
     segs: &[[[f32; 2]; 2]],
     gap_px: f32,
@@ -878,6 +882,19 @@ pub fn join_segments(
                         // And the other end must lie near the continued line.
                         let off = ((aj[0] - ai[0]) * -oi[1] + (aj[1] - ai[1]) * oi[0]).abs();
                         if off > max_offset_px {
+                            continue;
+                        }
+                        // Each must lie beyond the other's end, not over it:
+                        // a piece lying along another's end is crossing
+                        // residue, and joined it would fold the line back.
+                        let far_i = if ei == 0 { pi[pi.len() - 1] } else { pi[0] };
+                        let far_j = if ej == 0 { pj[pj.len() - 1] } else { pj[0] };
+                        // At least half its length past the other's end.
+                        let past = |far: [f32; 2], near: [f32; 2], at: [f32; 2], out: [f32; 2]| {
+                            (far[0] - at[0]) * out[0] + (far[1] - at[1]) * out[1]
+                                >= 0.5 * dist(far, near)
+                        };
+                        if !past(far_i, ai, aj, oj) || !past(far_j, aj, ai, oi) {
                             continue;
                         }
                         // Continuation also requires the gap not to turn sharply.
@@ -2055,6 +2072,22 @@ mod tests {
             panic!("the long piece stays, the short one goes");
         };
         assert!((left[left.len() - 1][0] - 54.0).abs() <= 1.0);
+    }
+
+    #[test]
+    fn join_segments_continues_but_never_folds_back() {
+        let long = [[0.0, 0.0], [100.0, 0.0]];
+        // A piece lying over the long one's start, its far end pointing at it.
+        let over = [[1.0, 1.0], [12.0, 1.0]];
+        let polys = join_segments(&[long, over], 20.0, 3.0, 35.0);
+        assert_eq!(polys.len(), 2, "{polys:?}");
+        // A piece continuing it past a gap is joined.
+        let before = [[-50.0, 1.0], [-6.0, 0.5]];
+        let polys = join_segments(&[long, before], 20.0, 3.0, 35.0);
+        assert_eq!(
+            polys,
+            vec![vec![[100.0, 0.0], [0.0, 0.0], [-6.0, 0.5], [-50.0, 1.0]]]
+        );
     }
 
     #[test]
