@@ -52,7 +52,7 @@ fn fixture_counts_match_truth_and_golden() {
         counts.insert(r.image.clone(), n);
     }
     let mae = abs_err / reports.len() as f64;
-    // Measured 1.42 hairs (bias −1.42: undercounting) at the time of writing;
+    // Measured 1.42 hairs (bias −1.25: undercounting) at the time of writing;
     // the golden file below pins every count exactly. The tiny fields make
     // this a smoke test; docs/accuracy.md has the full benchmark.
     assert!(mae <= 4.5, "mean absolute count error {mae:.2} hairs");

@@ -481,6 +481,35 @@ fn shadow_reaching_the_frame_does_not_hide_the_exit() {
     }
 }
 
+// A hair whose exit lies just inside the frame, its shadow beyond the
+// frame, and whose shaft is paler (0.6 of its contrast) over its first
+// width where it leaves the skin: what the frame cuts is not the shaft at
+// full contrast, so the hair counts, with its exit inside. With the faint
+// start read as below half the contrast, the pale root was taken for a
+// shaft cut by the frame and the hair was lost.
+#[test]
+fn exit_near_the_frame_behind_a_pale_root_counts() {
+    for um in [2.5f32, 5.0] {
+        let mut s = Scene::new(2.0, 1.5, um);
+        // Exit 0.06 mm from the bottom edge, the shaft rising up and left.
+        let (exit, tip): Drawn = ((1.4, 1.44), (1.0, 0.5));
+        let (dx, dy) = (tip.0 - exit.0, tip.1 - exit.1);
+        let l = (dx * dx + dy * dy).sqrt();
+        let far = (exit.0 - dx / l * 0.5, exit.1 - dy / l * 0.5);
+        s.bar(far, exit, 60.0, [90.0, 100.0, 130.0], 0.2);
+        s.hair(exit, tip, 70.0);
+        let root = (exit.0 + dx / l * 0.07, exit.1 + dy / l * 0.07);
+        s.bar(exit, root, 72.0, common::scene::SKIN, 0.4);
+        let a = s.analyse();
+        assert_eq!(count(&a), 1, "{um} µm/px: {:?}", a.components);
+        let h = &a.hairs[0];
+        let px = 1000.0 / f64::from(um);
+        let d_um = (h.exit[0] - f64::from(exit.0) * px).hypot(h.exit[1] - f64::from(exit.1) * px)
+            * f64::from(um);
+        assert!(d_um <= 140.0, "{um} µm/px: exit {d_um} µm off");
+    }
+}
+
 /// Draws a 70 µm hair from exit to tip (mm) on a 3 × 2 mm field at `um`
 /// µm/px, behind a 1.1 mm bluish shadow blended at `shadow_mix`; asserts it
 /// counts one hair whose exit is within 70 µm of the drawn one, and returns
