@@ -18,7 +18,9 @@
 //! Each shaft end is scored for "exit-likeness" ([`end_score`]): at the exit
 //! the shaft fades into the subsurface shadow or widens into the opening,
 //! while the cut tip is blunt and stops at full contrast; an end shared with
-//! another shaft is an exit. Border rule: a hair counts when its exit lies in
+//! another shaft is an exit, unless the far end shows the exit clearly
+//! better on its own (a cut tip resting on another shaft,
+//! [`CountConfig::shared_exit_margin`]). Border rule: a hair counts when its exit lies in
 //! the analysed area. A shaft cut by the frame or mask edge counts only if its
 //! visible free end is the exit; when that end is neither clearly an exit nor
 //! clearly a tip, the hair is not listed but adds `border_ambiguous_weight`
