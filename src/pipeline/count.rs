@@ -893,12 +893,12 @@ pub fn join_segments(
                         if off > max_offset_px {
                             continue;
                         }
-                        // Each must lie beyond the other's end, not over it:
-                        // a piece lying along another's end is crossing
-                        // residue, and joined it would fold the line back.
+                        // Each must reach at least half its length past the
+                        // other's end, not lie over it: a piece lying along
+                        // another's end is crossing residue, and joined it
+                        // would fold the line back.
                         let far_i = if ei == 0 { pi[pi.len() - 1] } else { pi[0] };
                         let far_j = if ej == 0 { pj[pj.len() - 1] } else { pj[0] };
-                        // At least half its length past the other's end.
                         let past = |far: [f32; 2], near: [f32; 2], at: [f32; 2], out: [f32; 2]| {
                             (far[0] - at[0]) * out[0] + (far[1] - at[1]) * out[1]
                                 >= 0.5 * dist(far, near)
@@ -1401,13 +1401,14 @@ pub fn count(
     for (si, s) in shafts.iter().enumerate() {
         let wpx = s.median_width_px.max(1.0);
         let len_px = polyline_length(&s.poly) + s.single_width_px.max(1.0);
-        let mut score = [
+        // Each end's exit score: its own cues, and a credit of 1 from each
+        // shared-end rule that holds there.
+        let mut own = [
             end_score(hairness, s, true, step, dark_sign),
             end_score(hairness, s, false, step, dark_sign),
         ];
-        let mut shared = [false, false];
-        // What the shared-end rules added to each end's own score.
         let mut credit = [0.0f32; 2];
+        let mut shared = [false, false];
         for e in 0..2 {
             let near = 2.0 * wpx + 3.0;
             // Hairs of one unit fan out of their common exit: both leave the
@@ -1432,7 +1433,6 @@ pub fn count(
                 })
             });
             if shared[e] {
-                score[e] += 1.0;
                 credit[e] += 1.0;
             }
         }
@@ -1443,7 +1443,6 @@ pub fn count(
             let w1 = quantile(&s.widths[s.widths.len() - k..], 0.5).unwrap_or(0.0);
             let e = if w0 >= w1 { 0 } else { 1 };
             shared[e] = true;
-            score[e] += 1.0;
             credit[e] += 1.0;
         }
         // Outward tangent at end `e`.
@@ -1461,9 +1460,10 @@ pub fn count(
         for e in 0..2 {
             if edge[e] && !edge[1 - e] && rises_from_end(s, e == 0, wpx, step) {
                 edge[e] = false;
-                score[e] += 1.0;
+                own[e] += 1.0;
             }
         }
+        let score = [own[0] + credit[0], own[1] + credit[1]];
         if len_px < min_len_px {
             comp_reason[s.component].push("too_short");
             continue;
@@ -1494,11 +1494,11 @@ pub fn count(
                 let mut e = if score[0] >= score[1] { 0 } else { 1 };
                 // A shared end loses to a far end that shows the exit
                 // clearly better on its own: a tip resting on another shaft.
-                if shared[e] && !shared[1 - e] {
-                    let own = |f: usize| score[f] - credit[f];
-                    if own(1 - e) > own(e) + cfg.shared_exit_margin as f32 {
-                        e = 1 - e;
-                    }
+                if shared[e]
+                    && !shared[1 - e]
+                    && own[1 - e] > own[e] + cfg.shared_exit_margin as f32
+                {
+                    e = 1 - e;
                 }
                 if !shared[0] && !shared[1] {
                     free_standing += 1;

@@ -955,9 +955,14 @@ pub fn estimate_background(
     cell_um: f64,
 ) -> GrayF32 {
     let (w, h) = gray.dimensions();
-    let (g, wu) = (gray.as_raw(), w as usize);
-    let rows = Rows::Floats(&|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]));
+    let rows = Rows::Floats(&row_copier(gray.as_raw(), w));
     background_image(w, h, rows, visible, scale, window_um, cell_um)
+}
+
+/// Copies row `y` of a `w`-wide image stored row by row into a buffer.
+fn row_copier<T: Copy>(raw: &[T], w: u32) -> impl Fn(usize, &mut [T]) + '_ {
+    let w = w as usize;
+    move |y, row| row.copy_from_slice(&raw[y * w..(y + 1) * w])
 }
 
 /// The whole background image of a [`BackgroundGrid`] (empty for an empty image).
@@ -1007,12 +1012,8 @@ pub fn estimate_background_u8(
     cell_um: f64,
 ) -> GrayF32 {
     let (w, h) = gray.dimensions();
-    let (g, wu) = (gray.as_raw(), w as usize);
     let lut = byte_table();
-    let rows = Rows::Bytes(
-        &|y, row| row.copy_from_slice(&g[y * wu..(y + 1) * wu]),
-        &lut,
-    );
+    let rows = Rows::Bytes(&row_copier(gray.as_raw(), w), &lut);
     background_image(w, h, rows, visible, scale, window_um, cell_um)
 }
 
