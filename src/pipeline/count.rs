@@ -962,6 +962,10 @@ pub struct Shaft {
     pub median_width_px: f32,
     /// Parallel shafts in this band.
     pub n: u32,
+    /// Width of this shaft alone (px) where its width profile steps up
+    /// because another traced shaft lies beside it in one band
+    /// ([`neighbours_beside`]); its diameter, rather than the band's median.
+    pub beside_width_px: Option<f32>,
     /// Whether the cross-section at each sample step lies inside the frame
     /// and the visible area (a width read across the frame edge is cut short).
     pub clear: Vec<bool>,
@@ -1209,7 +1213,7 @@ fn read_bands(shafts: &mut [Shaft], cfg: &CountConfig, step_px: f32) -> Option<f
     } else {
         None
     };
-    let mut bands: Vec<Option<(f32, f32)>> = Vec::with_capacity(shafts.len());
+    let mut bands: Vec<Option<(f32, f32, bool)>> = Vec::with_capacity(shafts.len());
     for (s, w) in shafts.iter().zip(&solid) {
         let (Some(q10), Some(q60), Some(med)) =
             (quantile(w, 0.1), quantile(w, 0.6), quantile(w, 0.5))
@@ -1219,17 +1223,22 @@ fn read_bands(shafts: &mut [Shaft], cfg: &CountConfig, step_px: f32) -> Option<f
         };
         let len = polyline_length(&s.poly);
         bands.push(
-            band_shafts([q10, q60, med], len, typical, ratio).and_then(|(k, single)| {
-                let k = k - neighbours_beside(shafts, s, single, step_px) as f32;
-                (k >= 2.0).then_some((k, single))
+            band_shafts([q10, q60, med], len, typical, ratio).map(|(k, single)| {
+                let m = neighbours_beside(shafts, s, single, step_px);
+                (k - m as f32, single, m > 0)
             }),
         );
     }
     for (s, band) in shafts.iter_mut().zip(bands) {
         s.n = 1;
-        if let Some((k, single)) = band {
-            s.n = (k as u32).clamp(1, cfg.max_hairs_per_band);
-            s.single_width_px = single;
+        s.beside_width_px = None;
+        match band {
+            Some((k, single, _)) if k >= 2.0 => {
+                s.n = (k as u32).clamp(1, cfg.max_hairs_per_band);
+                s.single_width_px = single;
+            }
+            Some((_, single, true)) => s.beside_width_px = Some(single),
+            _ => {}
         }
     }
     typical
@@ -1420,6 +1429,7 @@ pub fn count(
                 single_width_px: single,
                 median_width_px: median_w,
                 n: 1,
+                beside_width_px: None,
                 clear,
             });
         }
@@ -1792,8 +1802,12 @@ pub fn count(
         let root = find(&mut parent, i);
         let next = unit_of.len() as u32 + 1;
         let unit_id = *unit_of.entry(root).or_insert(next);
-        let d_um = scale.px_to_um(f64::from(c.diameter_px));
-        let half = c.diameter_px / 2.0;
+        // A shaft with a traced neighbour beside it in one band is as wide
+        // as its narrow part; its median width (which set its share of the
+        // component's area above) holds the neighbour too.
+        let diameter_px = shafts[c.shaft].beside_width_px.unwrap_or(c.diameter_px);
+        let d_um = scale.px_to_um(f64::from(diameter_px));
+        let half = diameter_px / 2.0;
         let n = unit(c.exit, c.tip);
         let nn = [-n[1], n[0]];
         let xs = [
@@ -1979,6 +1993,7 @@ mod tests {
             single_width_px: 5.0,
             median_width_px: 5.0,
             n: 1,
+            beside_width_px: None,
             clear: vec![true; n],
         }
     }
@@ -2075,6 +2090,7 @@ mod tests {
             single_width_px: 10.0,
             median_width_px: 15.0,
             n: 1,
+            beside_width_px: None,
             clear: vec![true; n],
         }
     }
@@ -2091,6 +2107,9 @@ mod tests {
         let mut pair = vec![stepped_shaft(50.0), stepped_shaft(59.0)];
         read_bands(&mut pair, &cfg, 1.0);
         assert_eq!(pair.iter().map(|s| s.n).collect::<Vec<_>>(), [1, 1]);
+        // Each is as wide as its narrow part, not as the pair.
+        assert!(pair.iter().all(|s| s.beside_width_px == Some(10.0)));
+        assert_eq!(alone[0].beside_width_px, None);
         // A shaft far off explains nothing.
         let mut apart = vec![stepped_shaft(50.0), stepped_shaft(90.0)];
         read_bands(&mut apart, &cfg, 1.0);
