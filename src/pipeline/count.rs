@@ -963,8 +963,9 @@ pub struct Shaft {
     /// Parallel shafts in this band.
     pub n: u32,
     /// Width of this shaft alone (px) where its width profile steps up
-    /// because another traced shaft lies beside it in one band
-    /// ([`neighbours_beside`]); its diameter, rather than the band's median.
+    /// because another traced shaft lies beside it in one band (the
+    /// counting stage's band reading): its diameter, rather than the
+    /// median width, which holds the neighbour too.
     pub beside_width_px: Option<f32>,
     /// Whether the cross-section at each sample step lies inside the frame
     /// and the visible area (a width read across the frame edge is cut short).
@@ -1134,13 +1135,15 @@ const PARALLEL_COS: f32 = 0.866;
 /// width of the pair, read along either of them, is not a third hair hidden
 /// in the band.
 ///
-/// Measured by taking these neighbours off the band's count, on 270 real 70×
+/// Taking these neighbours off the band's count (with the crossing-bridge
+/// cap of `bridge_max_length_widths` and the narrow part's width as such a
+/// shaft's diameter, which came with it) measured, on 270 real 70×
 /// validation images (`trichometry eval --ignore-border-fp`): count MAE 3.03
-/// → 2.62 hairs, bias +1.56 → +0.42, CCC 0.521 → 0.575, box F1 0.573 →
-/// 0.568; on the 600-image accuracy set density MAPE 21.2% → 20.8%, bias
-/// −6.9 → −9.9 hairs/cm², F1 0.645 both (265 false hairs fewer, 117 true
-/// ones fewer, mostly in the dense phototrichogram fields, which were
-/// already undercounted).
+/// → 2.62 hairs, bias +1.56 → +0.43, CCC 0.521 → 0.573, box F1 0.573 both;
+/// on the 600-image accuracy set density MAPE 21.2% → 20.8%, bias −6.9 →
+/// −9.9 hairs/cm², F1 0.645 both (262 false hairs fewer, 117 true ones
+/// fewer, mostly in the dense phototrichogram fields, which were already
+/// undercounted).
 fn neighbours_beside(shafts: &[Shaft], s: &Shaft, single_px: f32, step_px: f32) -> u32 {
     let pts = measure::walk(&s.poly, step_px);
     if pts.len() != s.widths.len() {
