@@ -1142,8 +1142,8 @@ const PARALLEL_COS: f32 = 0.866;
 /// → 2.62 hairs, bias +1.56 → +0.43, CCC 0.521 → 0.573, box F1 0.573 both;
 /// on the 600-image accuracy set density MAPE 21.2% → 20.8%, bias −6.9 →
 /// −9.9 hairs/cm², F1 0.645 both (262 false hairs fewer, 117 true ones
-/// fewer, mostly in the dense phototrichogram fields, which were already
-/// undercounted).
+/// fewer: 46 in the dense phototrichogram fields, which were already
+/// undercounted, 42 in units_crossings).
 fn neighbours_beside(shafts: &[Shaft], s: &Shaft, single_px: f32, step_px: f32) -> u32 {
     let pts = measure::walk(&s.poly, step_px);
     if pts.len() != s.widths.len() {
