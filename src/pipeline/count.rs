@@ -826,15 +826,16 @@ fn nearest_with_direction(poly: &[[f32; 2]], p: [f32; 2]) -> (f32, f32, [f32; 2]
         let (a, b) = (seg[0], seg[1]);
         let ab = [b[0] - a[0], b[1] - a[1]];
         let l2 = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-9);
+        let l = l2.sqrt();
         let t = (((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1]) / l2).clamp(0.0, 1.0);
         let q = [a[0] + t * ab[0], a[1] + t * ab[1]];
         let d = dist(p, q);
         if d < best {
             best = d;
-            at = s0 + t * l2.sqrt();
-            dir = [ab[0] / l2.sqrt(), ab[1] / l2.sqrt()];
+            at = s0 + t * l;
+            dir = [ab[0] / l, ab[1] / l];
         }
-        s0 += l2.sqrt();
+        s0 += l;
     }
     (best, at, dir)
 }
@@ -1120,6 +1121,11 @@ fn band_shafts(
     }
     None
 }
+
+/// Widest a crossing's bridge is read, in single-shaft widths (see
+/// `CountConfig::bridge_max_length_widths`): two shafts crossing make a
+/// piece about two wide; wider is a band of parallel shafts.
+const BRIDGE_MAX_SINGLE_WIDTHS: f32 = 3.0;
 
 /// Cosine of the widest angle (30°) between a shaft and another traced
 /// shaft that lies beside it in one band ([`neighbours_beside`]); a shaft
@@ -1563,8 +1569,7 @@ pub fn count(
         }
         // A short, wide piece meeting other shafts at both ends is the
         // skeleton's bridge between them where they cross or fork.
-        // (at most three single widths wide: see `bridge_max_length_widths`)
-        let bridge_wpx = typical.map_or(wpx, |t| wpx.min(3.0 * t));
+        let bridge_wpx = typical.map_or(wpx, |t| wpx.min(BRIDGE_MAX_SINGLE_WIDTHS * t));
         if shared[0] && shared[1] && len_px < cfg.bridge_max_length_widths as f32 * bridge_wpx {
             comp_reason[s.component].push("crossing_bridge");
             continue;
