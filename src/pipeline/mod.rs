@@ -230,6 +230,24 @@ impl Pipeline {
         };
         let mut mask = segment::segment_with_ridge(&pre, ridge.as_ref(), scale, &cfg.segment)?;
         drop(ridge);
+        // Tattoo dots and other round blobs: what lies on them is cut off,
+        // and they leave the analysed area.
+        let blobs = segment::round_blobs(&mask.0, &pre.hairness, scale, &cfg.segment);
+        if let Some(b) = &blobs {
+            let w = mask.0.width() as usize;
+            for (i, (m, v)) in mask
+                .0
+                .as_mut()
+                .iter_mut()
+                .zip(pre.visible.as_mut().iter_mut())
+                .enumerate()
+            {
+                if b.covers((i % w) as u32, (i / w) as u32) {
+                    *m = 0;
+                    *v = 0;
+                }
+            }
+        }
         let comps = components::components(&mask, &pre, scale, &cfg.components)?;
 
         // Region of interest → analysed mask.
@@ -237,7 +255,7 @@ impl Pipeline {
             None => (None, None),
             Some(r) => {
                 // The ROI is given, applied and reported in the input's frame.
-                let dot = tattoo_centre(&comps).map(|c| {
+                let dot = tattoo_centre(&comps, blobs.as_ref(), scale).map(|c| {
                     let [x, y] = pose.to_input([c.0, c.1]);
                     (x, y)
                 });
@@ -719,13 +737,26 @@ fn drop_hairs(
 /// Most shafts whose cross-profiles are fitted to read an image's blur.
 pub const BLUR_SHAFTS: usize = 16;
 
-/// Finds the tattoo dot: the largest component rejected as `tattoo_dot`.
-fn tattoo_centre(comps: &[(components::Component, Option<&'static str>)]) -> Option<(f64, f64)> {
-    comps
+/// Finds the tattoo dot, pixels: the largest of the components rejected as
+/// `tattoo_dot` and the round blobs cut out of the mask (a dot that hairs
+/// lie on, [`segment::round_blobs`]).
+fn tattoo_centre(
+    comps: &[(components::Component, Option<&'static str>)],
+    blobs: Option<&segment::BlobMap>,
+    scale: PixelScale,
+) -> Option<(f64, f64)> {
+    let dot = comps
         .iter()
         .filter(|(_, r)| *r == Some("tattoo_dot"))
         .max_by(|a, b| a.0.area_um2.total_cmp(&b.0.area_um2))
-        .map(|(c, _)| c.centroid())
+        .map(|(c, _)| (c.centroid(), c.area_um2 / scale.px_to_um(1.0).powi(2)));
+    let blob = blobs
+        .and_then(|b| b.blobs.first())
+        .map(|&([x, y], area_px)| ((x, y), area_px));
+    match (dot, blob) {
+        (Some(d), Some(b)) => Some(if b.1 > d.1 { b.0 } else { d.0 }),
+        (d, b) => d.or(b).map(|(c, _)| c),
+    }
 }
 
 /// Rasterises an ROI, clipped to the image: `(roi as applied, mask, qc flags)`.
