@@ -758,7 +758,7 @@ fn extend_ends(poly: &mut [[f32; 2]], blob: &ComponentMask, width_px: f32) {
 
 /// For each sample step of `poly` ([`measure::walk`]), whether both ends of
 /// the cross-section `reach_px` either side of the centre line fall on
-/// visible pixels inside the frame.
+/// visible pixels inside the frame, off ink ([`super::preprocess::ON_INK`]).
 fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayImage) -> Vec<bool> {
     let (w, h) = visible.dimensions();
     let seen = |p: [f32; 2]| {
@@ -767,7 +767,7 @@ fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayI
             && y >= 0.0
             && x < w as f32
             && y < h as f32
-            && visible.get_pixel(x as u32, y as u32)[0] != 0
+            && visible.get_pixel(x as u32, y as u32)[0] == 255
     };
     measure::walk(poly, step_px)
         .into_iter()
@@ -776,6 +776,16 @@ fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayI
             seen([p[0] + n[0], p[1] + n[1]]) && seen([p[0] - n[0], p[1] - n[1]])
         })
         .collect()
+}
+
+/// Whether the pixel under `p` lies on ink ([`super::preprocess::ON_INK`]).
+fn on_ink(visible: &GrayImage, p: [f32; 2]) -> bool {
+    let (x, y) = ((p[0] + 0.5).floor(), (p[1] + 0.5).floor());
+    x >= 0.0
+        && y >= 0.0
+        && x < visible.width() as f32
+        && y < visible.height() as f32
+        && visible.get_pixel(x as u32, y as u32)[0] == super::preprocess::ON_INK
 }
 
 /// Does the shaft's centre contrast start faint (below 0.7 of its median
@@ -1416,12 +1426,26 @@ pub fn count(
                 .collect();
             let clear = section_clear(&poly, step, wpx + 1.0, visible);
             let nw = widths.len();
-            // Missing widths (NaN) are skipped by `quantile`.
-            let inner = if nw >= 10 {
+            // Missing widths (NaN) are skipped by `quantile`; so are widths
+            // read across ink, which does not fall to the skin beside a shaft.
+            let off_ink: Vec<f32>;
+            let mut inner = if nw >= 10 {
                 &widths[nw / 10..nw - nw / 10]
             } else {
                 &widths[..]
             };
+            if clear.len() == nw && clear.iter().any(|&c| !c) {
+                let pts = measure::walk(&poly, step);
+                let r = (nw / 10)..(nw - nw / 10);
+                let r = if nw >= 10 { r } else { 0..nw };
+                off_ink = r
+                    .filter(|&i| pts.get(i).is_none_or(|&(p, _)| !on_ink(visible, p)))
+                    .map(|i| widths[i])
+                    .collect();
+                if off_ink.iter().any(|w| !w.is_nan()) {
+                    inner = &off_ink;
+                }
+            }
             let single = quantile(inner, 0.1).unwrap_or(wpx);
             let median_w = quantile(inner, 0.5).unwrap_or(wpx);
             let contrast = quantile(&centre, 0.5).unwrap_or(0.0);
@@ -1506,6 +1530,16 @@ pub fn count(
             end_score(hairness, s, true, step, dark_sign),
             end_score(hairness, s, false, step, dark_sign),
         ];
+        // On ink an end's cues cannot be read (the ink beyond it looks like
+        // a shadow): it scores between a tip and an exit, so that an end on
+        // skin showing its kind decides, and a shaft with a blunt end on
+        // skin leaves the ink.
+        let undecided = 0.5 * (cfg.tip_max_score + cfg.exit_min_score) as f32;
+        for (e, o) in own.iter_mut().enumerate() {
+            if on_ink(visible, ends[si][e]) {
+                *o = o.min(undecided);
+            }
+        }
         let mut credit = [0.0f32; 2];
         let mut shared = [false, false];
         for e in 0..2 {

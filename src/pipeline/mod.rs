@@ -230,21 +230,27 @@ impl Pipeline {
         };
         let mut mask = segment::segment_with_ridge(&pre, ridge.as_ref(), scale, &cfg.segment)?;
         drop(ridge);
-        // Tattoo dots and other round blobs: what lies on them is cut off,
-        // and they leave the analysed area.
+        // Tattoo dots and other round ink blobs: the ink leaves the mask, the
+        // shafts lying on it stay; the dot stays in the analysed area, marked
+        // as ink, where no width is read and an end reads as undecided.
         let blobs = segment::round_blobs(&mask.0, &pre.hairness, scale, &cfg.segment);
         if let Some(b) = &blobs {
             let w = mask.0.width() as usize;
-            for (i, (m, v)) in mask
+            for (i, ((m, v), &h)) in mask
                 .0
                 .as_mut()
                 .iter_mut()
                 .zip(pre.visible.as_mut().iter_mut())
+                .zip(pre.hairness.as_raw())
                 .enumerate()
             {
-                if b.covers((i % w) as u32, (i / w) as u32) {
-                    *m = 0;
-                    *v = 0;
+                if let Some(level) = b.ink_level((i % w) as u32, (i / w) as u32) {
+                    if h <= level {
+                        *m = 0;
+                    }
+                    if *v != 0 {
+                        *v = preprocess::ON_INK;
+                    }
                 }
             }
         }

@@ -214,6 +214,11 @@ impl PreprocessConfig {
     }
 }
 
+/// Value of [`Preprocessed::visible`] on ink: a hair lying on a tattoo dot is
+/// seen, exits and ends there are read as anywhere, but a cross-section over
+/// the ink does not fall to the skin on either side, so its width is not read.
+pub const ON_INK: u8 = 128;
+
 impl Preprocessed {
     /// The other polarity's map of `image` (the image this map was made
     /// from), read from [`Preprocessed::other_channel`]: flattened, its noise
@@ -384,7 +389,10 @@ pub struct Preprocessed {
     /// the dark ones): what [`Preprocessed::opposite_in`] reads. Equals
     /// `channel` for gray images and for a fixed channel.
     pub other_channel: Channel,
-    /// 255 where the pixel is visible (analysable), 0 where masked.
+    /// 255 where the pixel is visible (analysable), 0 where masked;
+    /// [`ON_INK`] on a tattoo dot or other ink blob
+    /// ([`super::segment::round_blobs`]): visible, and in the analysed area,
+    /// but no width is read across it.
     pub visible: GrayImage,
     /// Luma histogram of the visible pixels (see [`super::qc::luma_histogram`]).
     pub luma_histogram: [u64; 256],

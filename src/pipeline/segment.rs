@@ -9,8 +9,8 @@
 //! The default method is hysteresis ([`hysteresis`]) on the hairness map,
 //! united with a multi-scale ridge filter ([`ridge_response`]) that recovers
 //! faint, thin or blurred hairs a plain threshold misses. [`round_blobs`]
-//! finds tattoo dots and other round ink blobs in the mask, which the
-//! pipeline cuts out of the mask and of the analysed area.
+//! finds tattoo dots and other round ink blobs in the mask, whose ink the
+//! pipeline takes out of the mask, keeping the shafts that lie on it.
 
 use image::{GrayImage, Luma};
 use serde::{Deserialize, Serialize};
@@ -59,12 +59,14 @@ pub struct SegmentConfig {
     pub sauvola_k: f64,
     /// Round, evenly dark blobs of the mask at least this wide (tattoo dots,
     /// which mark trial target areas and are about 1 mm across; ink; large
-    /// pigment patches), µm, are cut out of the mask and of the analysed
-    /// area ([`round_blobs`]): hairs lying on them end there, as at the
-    /// frame's edge, and an exit under the ink is not looked for. Smaller
-    /// than 500 µm, bundles of crossing dark hairs qualify: on the generated
-    /// `edge` fields, at 300 µm, seven of 100 images lost 1–9 hairs to them.
-    /// 0 turns it off. Default: 500 µm.
+    /// pigment patches), µm, are ink ([`round_blobs`]): the ink leaves the
+    /// mask and the shafts lying on it stay, so that they no longer join
+    /// the dot into one tangle. The dot stays in the analysed area (hairs
+    /// leave the skin there too), marked [`super::preprocess::ON_INK`]: no
+    /// shaft width is read across it, and a shaft end on it reads as
+    /// neither exit nor tip. Smaller than 500 µm, bundles of crossing dark
+    /// hairs qualify: on the generated `edge` fields, at 300 µm, seven of
+    /// 100 images lost 1–9 hairs to them. 0 turns it off. Default: 500 µm.
     pub blob_min_diameter_um: f64,
     /// Longest axis over shortest axis (second moments) of a blob; longer
     /// regions are bands of touching hairs. Default: 2.
@@ -160,6 +162,9 @@ pub struct BlobMap {
     pub cells: GrayImage,
     /// Each blob's centre (pixels) and area (pixels), largest first.
     pub blobs: Vec<([f64; 2], f64)>,
+    /// Per cell (row-major), the hairness above which a pixel of the blob
+    /// is a shaft lying on the ink rather than ink; 0 outside blobs.
+    pub levels: Vec<f32>,
 }
 
 impl BlobMap {
@@ -167,6 +172,13 @@ impl BlobMap {
     pub fn covers(&self, x: u32, y: u32) -> bool {
         let (cx, cy) = (x / self.cell, y / self.cell);
         cx < self.cells.width() && cy < self.cells.height() && self.cells.get_pixel(cx, cy)[0] != 0
+    }
+
+    /// The ink level of the blob covering pixel `(x, y)`, if any: a pixel
+    /// of the blob with a hairness above it is a shaft lying on the ink.
+    pub fn ink_level(&self, x: u32, y: u32) -> Option<f32> {
+        self.covers(x, y)
+            .then(|| self.levels[((y / self.cell) * self.cells.width() + x / self.cell) as usize])
     }
 }
 
@@ -189,7 +201,10 @@ impl BlobMap {
 ///   median (hairs lying on ink only raise the upper tail).
 ///
 /// The map covers each blob with a margin of one cell, so its rim goes with
-/// it. `None` when `cfg.blob_min_diameter_um` is 0 or no blob is found.
+/// it, and gives each blob's ink level: a pixel of the blob with a hairness
+/// above it (the median plus twice the median's distance to the 10th
+/// percentile, at least 15% above the median) is a shaft lying on the ink.
+/// `None` when `cfg.blob_min_diameter_um` is 0 or no blob is found.
 ///
 /// # Examples
 /// ```
@@ -313,6 +328,7 @@ pub fn round_blobs(
         }
     }
     let mut keep = vec![false; n + 1];
+    let mut level = vec![0f32; n + 1];
     let mut blobs = Vec::new();
     for l in 1..=n {
         let v = &mut values[l];
@@ -326,6 +342,9 @@ pub fn round_blobs(
             continue;
         }
         keep[l] = true;
+        // Above the ink's own spread (twice the median's distance to the
+        // 10th percentile), and at least 15% above its median.
+        level[l] = (q50 + (2.0 * (q50 - q10)).max(0.15 * q50)) as f32;
         let r = &m[l];
         blobs.push((
             [(r[1] / r[0] + 0.5) * c, (r[2] / r[0] + 0.5) * c],
@@ -344,7 +363,31 @@ pub fn round_blobs(
         }])
     });
     let cells = imageproc::morphology::dilate(&cells, imageproc::distance_transform::Norm::LInf, 1);
-    Some(BlobMap { cell, cells, blobs })
+    // Each cell's level: its blob's, or on the added rim its neighbours' highest.
+    let level_at = |x: i64, y: i64| -> f32 {
+        if x < 0 || y < 0 || x >= i64::from(gw) || y >= i64::from(gh) {
+            return 0.0;
+        }
+        level[labels.get_pixel(x as u32, y as u32)[0] as usize]
+    };
+    let mut levels = vec![0f32; (gw * gh) as usize];
+    for y in 0..i64::from(gh) {
+        for x in 0..i64::from(gw) {
+            let mut l = 0f32;
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    l = l.max(level_at(x + dx, y + dy));
+                }
+            }
+            levels[(y * i64::from(gw) + x) as usize] = l;
+        }
+    }
+    Some(BlobMap {
+        cell,
+        cells,
+        blobs,
+        levels,
+    })
 }
 
 /// A binary hair mask: 255 = hair, 0 = background.
@@ -904,6 +947,10 @@ mod tests {
         );
         assert!(b.covers(150, 150) && b.covers(150, 219) && !b.covers(150, 240));
         assert!(!b.covers(5, 150), "the hair beyond the disc stays");
+        // The hair on the ink is above the ink's level, the ink below it.
+        let level = b.ink_level(150, 100).unwrap();
+        assert!(level > 0.4 && level < 0.8, "{level}");
+        assert_eq!(b.ink_level(5, 5), None);
         // The same disc as dark shafts on a faint ground (a unit with the
         // shadow of its opening): uneven.
         let (m, hn) = scene(300, 300, |x, y| {
