@@ -756,22 +756,23 @@ fn extend_ends(poly: &mut [[f32; 2]], blob: &ComponentMask, width_px: f32) {
     }
 }
 
-/// For each sample step of `poly` ([`measure::walk`]), whether both ends of
-/// the cross-section `reach_px` either side of the centre line fall on
-/// visible pixels inside the frame, off ink ([`super::preprocess::ON_INK`]).
-fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayImage) -> Vec<bool> {
-    let (w, h) = visible.dimensions();
-    let seen = |p: [f32; 2]| {
-        let (x, y) = ((p[0] + 0.5).floor(), (p[1] + 0.5).floor());
-        x >= 0.0
-            && y >= 0.0
-            && x < w as f32
-            && y < h as f32
-            && visible.get_pixel(x as u32, y as u32)[0] == 255
-    };
-    measure::walk(poly, step_px)
-        .into_iter()
-        .map(|(p, t)| {
+/// The visibility value (see [`Preprocessed::visible`]) of the pixel under
+/// `p`, `None` off the frame.
+fn visibility_at(visible: &GrayImage, p: [f32; 2]) -> Option<u8> {
+    let (x, y) = ((p[0] + 0.5).floor(), (p[1] + 0.5).floor());
+    (x >= 0.0 && y >= 0.0 && x < visible.width() as f32 && y < visible.height() as f32)
+        .then(|| visible.get_pixel(x as u32, y as u32)[0])
+}
+
+/// For each sample point of a shaft (`walked`, from [`measure::walk`]),
+/// whether both ends of the cross-section `reach_px` either side of the
+/// centre line fall on visible pixels inside the frame, off ink
+/// ([`super::preprocess::ON_INK`]).
+fn section_clear(walked: &[([f32; 2], [f32; 2])], reach_px: f32, visible: &GrayImage) -> Vec<bool> {
+    let seen = |p: [f32; 2]| visibility_at(visible, p) == Some(255);
+    walked
+        .iter()
+        .map(|&(p, t)| {
             let n = [-t[1] * reach_px, t[0] * reach_px];
             seen([p[0] + n[0], p[1] + n[1]]) && seen([p[0] - n[0], p[1] - n[1]])
         })
@@ -780,12 +781,7 @@ fn section_clear(poly: &[[f32; 2]], step_px: f32, reach_px: f32, visible: &GrayI
 
 /// Whether the pixel under `p` lies on ink ([`super::preprocess::ON_INK`]).
 fn on_ink(visible: &GrayImage, p: [f32; 2]) -> bool {
-    let (x, y) = ((p[0] + 0.5).floor(), (p[1] + 0.5).floor());
-    x >= 0.0
-        && y >= 0.0
-        && x < visible.width() as f32
-        && y < visible.height() as f32
-        && visible.get_pixel(x as u32, y as u32)[0] == super::preprocess::ON_INK
+    visibility_at(visible, p) == Some(super::preprocess::ON_INK)
 }
 
 /// Does the shaft's centre contrast start faint (below 0.7 of its median
@@ -1424,28 +1420,31 @@ pub fn count(
                 .into_iter()
                 .map(|w| w.unwrap_or(f32::NAN))
                 .collect();
-            let clear = section_clear(&poly, step, wpx + 1.0, visible);
+            let walked = measure::walk(&poly, step);
+            let clear = section_clear(&walked, wpx + 1.0, visible);
             let nw = widths.len();
             // Missing widths (NaN) are skipped by `quantile`; so are widths
             // read across ink, which does not fall to the skin beside a shaft.
-            let off_ink: Vec<f32>;
-            let mut inner = if nw >= 10 {
-                &widths[nw / 10..nw - nw / 10]
+            let inner_range = if nw >= 10 {
+                nw / 10..nw - nw / 10
             } else {
-                &widths[..]
+                0..nw
             };
-            if clear.len() == nw && clear.iter().any(|&c| !c) {
-                let pts = measure::walk(&poly, step);
-                let r = (nw / 10)..(nw - nw / 10);
-                let r = if nw >= 10 { r } else { 0..nw };
-                off_ink = r
-                    .filter(|&i| pts.get(i).is_none_or(|&(p, _)| !on_ink(visible, p)))
-                    .map(|i| widths[i])
-                    .collect();
-                if off_ink.iter().any(|w| !w.is_nan()) {
-                    inner = &off_ink;
-                }
-            }
+            let off_ink: Vec<f32> =
+                if walked.len() == nw && walked.iter().any(|&(p, _)| on_ink(visible, p)) {
+                    inner_range
+                        .clone()
+                        .filter(|&i| !on_ink(visible, walked[i].0))
+                        .map(|i| widths[i])
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            let inner = if off_ink.iter().any(|w| !w.is_nan()) {
+                &off_ink[..]
+            } else {
+                &widths[inner_range]
+            };
             let single = quantile(inner, 0.1).unwrap_or(wpx);
             let median_w = quantile(inner, 0.5).unwrap_or(wpx);
             let contrast = quantile(&centre, 0.5).unwrap_or(0.0);

@@ -158,27 +158,31 @@ impl SegmentConfig {
 pub struct BlobMap {
     /// Side of a cell, pixels.
     pub cell: u32,
-    /// 255 where a cell is covered by a blob.
-    pub cells: GrayImage,
+    /// Cells per row of the grid.
+    pub grid_width: u32,
     /// Each blob's centre (pixels) and area (pixels), largest first.
     pub blobs: Vec<([f64; 2], f64)>,
     /// Per cell (row-major), the hairness above which a pixel of the blob
-    /// is a shaft lying on the ink rather than ink; 0 outside blobs.
+    /// is a shaft lying on the ink rather than ink; 0 outside blobs (a
+    /// blob's level is always positive).
     pub levels: Vec<f32>,
 }
 
 impl BlobMap {
-    /// Whether pixel `(x, y)` lies in a blob.
-    pub fn covers(&self, x: u32, y: u32) -> bool {
-        let (cx, cy) = (x / self.cell, y / self.cell);
-        cx < self.cells.width() && cy < self.cells.height() && self.cells.get_pixel(cx, cy)[0] != 0
-    }
-
     /// The ink level of the blob covering pixel `(x, y)`, if any: a pixel
     /// of the blob with a hairness above it is a shaft lying on the ink.
     pub fn ink_level(&self, x: u32, y: u32) -> Option<f32> {
-        self.covers(x, y)
-            .then(|| self.levels[((y / self.cell) * self.cells.width() + x / self.cell) as usize])
+        let (cx, cy) = (x / self.cell, y / self.cell);
+        if cx >= self.grid_width {
+            return None;
+        }
+        let l = *self.levels.get((cy * self.grid_width + cx) as usize)?;
+        (l > 0.0).then_some(l)
+    }
+
+    /// Whether pixel `(x, y)` lies in a blob.
+    pub fn covers(&self, x: u32, y: u32) -> bool {
+        self.ink_level(x, y).is_some()
     }
 }
 
@@ -327,7 +331,6 @@ pub fn round_blobs(
             }
         }
     }
-    let mut keep = vec![false; n + 1];
     let mut level = vec![0f32; n + 1];
     let mut blobs = Vec::new();
     for l in 1..=n {
@@ -341,7 +344,6 @@ pub fn round_blobs(
         if !(q50 > 0.0 && q10 >= cfg.blob_min_evenness * q50) {
             continue;
         }
-        keep[l] = true;
         // Above the ink's own spread (twice the median's distance to the
         // 10th percentile), and at least 15% above its median.
         level[l] = (q50 + (2.0 * (q50 - q10)).max(0.15 * q50)) as f32;
@@ -355,15 +357,8 @@ pub fn round_blobs(
         return None;
     }
     blobs.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let cells = GrayImage::from_fn(gw, gh, |x, y| {
-        Luma([if keep[labels.get_pixel(x, y)[0] as usize] {
-            255
-        } else {
-            0
-        }])
-    });
-    let cells = imageproc::morphology::dilate(&cells, imageproc::distance_transform::Norm::LInf, 1);
-    // Each cell's level: its blob's, or on the added rim its neighbours' highest.
+    // Each cell's level: its blob's, and on a rim one cell wide around the
+    // blob its neighbours' highest.
     let level_at = |x: i64, y: i64| -> f32 {
         if x < 0 || y < 0 || x >= i64::from(gw) || y >= i64::from(gh) {
             return 0.0;
@@ -384,7 +379,7 @@ pub fn round_blobs(
     }
     Some(BlobMap {
         cell,
-        cells,
+        grid_width: gw,
         blobs,
         levels,
     })
